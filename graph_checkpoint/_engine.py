@@ -1,0 +1,305 @@
+"""The batch engine's logic, shared by the sync and the async loaders.
+
+A load is a stream of batches. For each batch one managed write transaction
+
+1. asks which of the batch's ids this run and loader already recorded (``check_items``),
+2. hands the items still to do to the user's loader, with the transaction,
+3. records those items and moves the progress counters (``commit_batch``),
+
+so the data and the checkpoint commit together or not at all, and a transaction the driver
+retries after an unknown commit outcome finds its own items already recorded.
+
+A batch that fails for an item's sake is split in halves until the failing items stand
+alone; each is recorded as failed in a transaction of its own and the rest commit. A clash
+on the processed-item constraint means another worker recorded some ids first: the batch is
+simply tried again and the check finds them.
+
+The logic is written as generators that yield the I/O they need (:class:`TxQuery` and
+:class:`CallLoader` inside a transaction; :class:`Commit` and :class:`Fail` between them);
+``_sync_io`` and ``_async_io`` perform it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import neo4j.exceptions as neo4j_errors
+
+from . import _cypher
+from ._items import ItemId
+from .errors import GraphCheckpointError, LoadInterruptedError
+
+Entry = tuple[ItemId, Any]
+"""An item with its id."""
+
+# Enough retries for a burst of collisions between several workers; each retry makes
+# progress because the check then skips what the other worker recorded.
+_MAX_COLLISION_RETRIES = 50
+# Counter shards per loader: concurrent batches pick different ones so no single node is
+# updated by every transaction.
+SHARDS = 64
+_FAILED_IDS_KEPT = 1000
+
+
+@dataclass(frozen=True)
+class LoaderOptions:
+    """How a checkpointed loader batches, retries and reports."""
+
+    name: str
+    batch_size: int = 1000
+    workers: int = 1
+    retry_failed: bool = True
+    max_attempts: int = 3
+    progress: bool | None = None
+    on_progress: Callable[[Any], None] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise ValueError(f"workers must be a positive int, got {self.workers!r}")
+        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be a positive int, got {self.max_attempts!r}")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which run and loader a batch belongs to, and the counter shard it updates."""
+
+    run_id: str
+    loader: str
+    shard: int
+    retry_failed: bool
+    max_attempts: int
+
+
+@dataclass
+class Tally:
+    """Counts of what happened to a load's items."""
+
+    processed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    failed_ids: list[ItemId] = field(default_factory=list)
+
+    def add(self, other: Tally) -> None:
+        """Add ``other``'s counts to this tally."""
+        self.processed += other.processed
+        self.skipped += other.skipped
+        self.failed += other.failed
+        room = _FAILED_IDS_KEPT - len(self.failed_ids)
+        if room > 0:
+            self.failed_ids.extend(other.failed_ids[:room])
+
+
+# --- inside one transaction -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TxQuery:
+    """Run this query in the batch's transaction and send back its records as dicts."""
+
+    text: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CallLoader:
+    """Call the user's loader with the transaction and these items."""
+
+    items: list[Any]
+
+
+@dataclass
+class TxOutcome:
+    """What a committed batch transaction did; ``skipped_flushed`` were written to counters."""
+
+    tally: Tally
+    skipped_flushed: int = 0
+
+
+def batch_transaction(
+    scope: Scope, entries: list[Entry], pending_skipped: int
+) -> Generator[TxQuery | CallLoader, Any, TxOutcome]:
+    """The work of one batch transaction: check, load what is left, record it."""
+    ids = [item_id for item_id, _ in entries]
+    rows = yield TxQuery(
+        _cypher.query("check_items"),
+        {"run_id": scope.run_id, "loader": scope.loader, "ids": ids},
+    )
+    known = {row["id"]: row for row in rows}
+    tally = Tally()
+    new_ids: list[ItemId] = []
+    retried_ids: list[ItemId] = []
+    todo: list[Any] = []
+    for item_id, item in entries:
+        row = known.get(item_id)
+        if row is None:
+            new_ids.append(item_id)
+            todo.append(item)
+        elif row["status"] == "processed":
+            tally.skipped += 1
+        elif scope.retry_failed and (row["attempts"] or 0) < scope.max_attempts:
+            retried_ids.append(item_id)
+            todo.append(item)
+        else:
+            # Failed before and out of attempts: it stays recorded as failed.
+            tally.failed += 1
+            if len(tally.failed_ids) < _FAILED_IDS_KEPT:
+                tally.failed_ids.append(item_id)
+    if not todo:
+        # Nothing to write: the transaction stays read-only and cheap, and the skips are
+        # counted with the next batch that writes.
+        return TxOutcome(tally)
+    yield CallLoader(todo)
+    skipped = tally.skipped + pending_skipped
+    yield TxQuery(
+        _cypher.query("commit_batch"),
+        {
+            "run_id": scope.run_id,
+            "loader": scope.loader,
+            "shard": scope.shard,
+            "new_ids": new_ids,
+            "retried_ids": retried_ids,
+            "skipped": skipped,
+        },
+    )
+    tally.processed = len(todo)
+    return TxOutcome(tally, skipped_flushed=skipped)
+
+
+# --- between transactions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Commit:
+    """Run :func:`batch_transaction` for these entries in a managed write transaction."""
+
+    entries: list[Entry]
+
+
+@dataclass(frozen=True)
+class Fail:
+    """Record this entry as failed with ``error``, in a transaction of its own."""
+
+    entry: Entry
+    error: BaseException
+
+
+_FATAL_CODES = (
+    "Neo.ClientError.Statement.SyntaxError",
+    "Neo.ClientError.Statement.ParameterMissing",
+    "Neo.ClientError.Database.DatabaseNotFound",
+    "Neo.ClientError.Security.",
+    "Neo.ClientError.Transaction.",
+    "Neo.ClientError.Request.",
+)
+
+
+def is_collision(exc: BaseException) -> bool:
+    """True for a clash on graph-checkpoint's own uniqueness constraints (another worker won)."""
+    if not isinstance(exc, neo4j_errors.ConstraintError):
+        return False
+    message = str(exc)
+    return "ProcessedItem" in message or "CheckpointCounter" in message
+
+
+def is_interruption(exc: BaseException) -> bool:
+    """True for a transient failure (lost server, leader switch, deadlock) that outlasted retries."""
+    if isinstance(exc, (neo4j_errors.Neo4jError, neo4j_errors.DriverError)):
+        return bool(exc.is_retryable())
+    return isinstance(exc, (ConnectionError, TimeoutError))
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """True for errors no item is to blame for: bad credentials, a broken query, our own errors."""
+    if isinstance(exc, GraphCheckpointError):
+        return True
+    if isinstance(exc, neo4j_errors.DriverError) and not exc.is_retryable():
+        return True
+    if isinstance(exc, neo4j_errors.Neo4jError):
+        code = exc.code or ""
+        return any(code.startswith(prefix) for prefix in _FATAL_CODES)
+    return False
+
+
+def split_until_isolated(entries: list[Entry]) -> Generator[Commit | Fail, Any, Tally]:
+    """Commit a batch; on an item's error, split it until the failing items stand alone."""
+    tally = Tally()
+    stack = [entries]
+    collisions = 0
+    while stack:
+        chunk = stack.pop()
+        try:
+            outcome = yield Commit(chunk)
+        except Exception as exc:
+            if is_collision(exc):
+                collisions += 1
+                if collisions > _MAX_COLLISION_RETRIES:
+                    raise LoadInterruptedError(
+                        f"a batch kept clashing with other workers ({collisions} times): {exc}"
+                    ) from exc
+                stack.append(chunk)
+                continue
+            if is_interruption(exc):
+                raise LoadInterruptedError(
+                    f"the load stopped on a transient error that outlasted the retries"
+                    f" ({type(exc).__name__}: {exc}); the run is resumable: run it again"
+                ) from exc
+            if is_fatal(exc):
+                raise
+            if len(chunk) > 1:
+                middle = len(chunk) // 2
+                # Pushed in reverse so the first half is tried first: input order is kept.
+                stack.append(chunk[middle:])
+                stack.append(chunk[:middle])
+                continue
+            yield Fail(chunk[0], exc)
+            tally.failed += 1
+            tally.failed_ids.append(chunk[0][0])
+            continue
+        tally.add(outcome.tally)
+    return tally
+
+
+# --- reading the input ------------------------------------------------------------------
+
+
+def batches(
+    items: Iterable[Any], get_id: Callable[[Any], ItemId], batch_size: int
+) -> Iterator[tuple[list[Entry], int]]:
+    """Lazily cut ``items`` into batches of distinct ids, with the count of in-batch duplicates.
+
+    Only one batch is held at a time; duplicates across batches are found by the in-database
+    check, so memory does not grow with the input.
+    """
+    batch: dict[ItemId, Any] = {}
+    duplicates = 0
+    try:
+        for item in items:
+            item_id = get_id(item)
+            # 1 and "1" must stay distinct keys; a plain dict already keeps int and str apart.
+            if item_id in batch:
+                duplicates += 1
+                continue
+            batch[item_id] = item
+            if len(batch) >= batch_size:
+                yield list(batch.items()), duplicates
+                batch = {}
+                duplicates = 0
+    except Exception:
+        # The input broke (or held a bad id): what was read before it still gets committed,
+        # so a resume starts after it.
+        if batch:
+            yield list(batch.items()), duplicates
+        raise
+    if batch or duplicates:
+        yield list(batch.items()), duplicates
+
+
+def shard_base() -> int:
+    """A random first shard for this process, so separate processes spread over shards."""
+    return random.randrange(SHARDS)

@@ -1,0 +1,282 @@
+"""Performs the steps of ``_ops`` and ``_engine`` with the synchronous driver."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import neo4j
+import neo4j.exceptions as neo4j_errors
+
+from . import _cypher, _engine, _ops
+from ._connection import translate_error
+from ._engine import CallLoader, Commit, Entry, Fail, LoaderOptions, Scope, Tally, TxQuery
+from ._items import ItemId
+from .errors import LoadInterruptedError
+from .model import LoadResult
+from .progress import _Reporter
+
+log = logging.getLogger("graph_checkpoint")
+
+
+def drive(gen: Generator[Any, Any, Any], perform: Callable[[Any], Any]) -> Any:
+    """Run a step generator to its end, performing each step and sending back the result.
+
+    An exception raised while performing a step is thrown into the generator, which may
+    handle it (the engine's split-on-failure does) or let it propagate.
+    """
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            step = gen.throw(error) if error is not None else gen.send(value)
+        except StopIteration as stop:
+            return stop.value
+        try:
+            value, error = perform(step), None
+        except Exception as exc:
+            value, error = None, exc
+
+
+class SyncIO:
+    """Runs checkpoint operations on one driver and database, with causal chaining."""
+
+    def __init__(self, driver: neo4j.Driver, database: str | None) -> None:
+        self.driver = driver
+        self.database = database
+        # One bookmark manager for every session of this manager: a read after a write, in
+        # any thread, sees that write even on a cluster.
+        self.bookmarks = neo4j.GraphDatabase.bookmark_manager()
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+
+    def session(self, write: bool = True, quiet: bool = True) -> neo4j.Session:
+        """A new session on the configured database, sharing this manager's bookmarks.
+
+        ``quiet`` silences the server's notifications, which for graph-checkpoint's own
+        queries are only noise (such as "property key does not exist" on an empty graph);
+        sessions that also run the user's queries keep the warnings.
+        """
+        return self.driver.session(
+            database=self.database,
+            bookmark_manager=self.bookmarks,
+            default_access_mode=neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS,
+            notifications_min_severity="OFF" if quiet else "WARNING",
+            notifications_disabled_classifications=None if quiet else ["UNRECOGNIZED"],
+        )
+
+    def run(self, op: Generator[Any, Any, Any]) -> Any:
+        """Perform an operation from ``_ops`` and return its result."""
+        try:
+            return drive(op, self._perform)
+        except Exception as exc:
+            translated = translate_error(exc, self.database)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    def ensure_schema(self) -> None:
+        """Apply ``cypher/schema.cypher`` once per manager."""
+        with self._schema_lock:
+            if not self._schema_ready:
+                self.run(_ops.ensure_schema())
+                self._schema_ready = True
+
+    def _perform(self, step: _ops.Step) -> Any:
+        if isinstance(step, _ops.Schema):
+            with self.session() as session:
+                for statement in _cypher.schema_statements():
+                    session.run(statement).consume()
+                session.run("CALL db.awaitIndexes(300)").consume()
+            return None
+        text = _cypher.query(step.name)
+
+        def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+            return tx.run(text, step.params).data()
+
+        if isinstance(step, _ops.Read):
+            with self.session(write=False) as session:
+                return session.execute_read(work)
+        try:
+            with self.session() as session:
+                return session.execute_write(work)
+        except neo4j_errors.ConstraintError:
+            if step.conflict_ok:
+                return None
+            raise
+
+
+class _Worker:
+    """One concurrent batch writer: its own session and counter shard."""
+
+    def __init__(self, io: SyncIO, shard: int) -> None:
+        self.session = io.session(quiet=False)
+        self.shard = shard
+        self.pending_skipped = 0
+
+
+def run_loader(
+    io: SyncIO,
+    run_id: str,
+    loader: Callable[..., Any],
+    items: Iterable[Any],
+    get_id: Callable[[Any], ItemId],
+    options: LoaderOptions,
+    extra_args: tuple[Any, ...] = (),
+    extra_kwargs: dict[str, Any] | None = None,
+) -> LoadResult:
+    """Load ``items`` through ``loader(tx, batch, *extra_args, **extra_kwargs)`` with checkpoints."""
+    kwargs = extra_kwargs or {}
+    name = options.name
+    try:
+        total: int | None = len(items)  # type: ignore[arg-type]
+    except TypeError:
+        total = None
+    io.run(_ops.start_loader(run_id, name, total))
+    reporter = _Reporter(name, run_id, total, options.progress, options.on_progress)
+    base = _engine.shard_base()
+    workers = [_Worker(io, (base + i) % _engine.SHARDS) for i in range(options.workers)]
+    result = LoadResult(loader=name, run_id=run_id)
+    started = time.monotonic()
+
+    def call_loader(tx: neo4j.ManagedTransaction, batch: list[Any]) -> Any:
+        return loader(tx, batch, *extra_args, **kwargs)
+
+    def process(worker: _Worker, entries: list[Entry], duplicates: int) -> Tally:
+        scope = Scope(run_id, name, worker.shard, options.retry_failed, options.max_attempts)
+        worker.pending_skipped += duplicates
+
+        def perform(step: Commit | Fail) -> Any:
+            if isinstance(step, Fail):
+                log.warning(
+                    "%s: item %r failed: %s: %s", name, step.entry[0],
+                    type(step.error).__name__, step.error,
+                )
+                return io.run(
+                    _ops.record_failure(run_id, name, worker.shard, step.entry[0], step.error)
+                )
+            outcome = worker.session.execute_write(
+                _transaction_work, scope, step.entries, worker.pending_skipped, call_loader
+            )
+            worker.pending_skipped = (
+                0 if outcome.skipped_flushed else worker.pending_skipped + outcome.tally.skipped
+            )
+            return outcome
+
+        tally: Tally = drive(_engine.split_until_isolated(entries), perform)
+        tally.skipped += duplicates
+        return tally
+
+    status = "failed"
+    try:
+        if options.workers == 1:
+            for entries, duplicates in _engine.batches(items, get_id, options.batch_size):
+                tally = process(workers[0], entries, duplicates)
+                result_add(result, tally)
+                reporter.update(tally)
+        else:
+            _run_parallel(workers, process, items, get_id, options, result, reporter)
+        for worker in workers:
+            io.run(_ops.add_skipped(run_id, name, worker.shard, worker.pending_skipped))
+            worker.pending_skipped = 0
+        status = "completed"
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, LoadInterruptedError)) or _engine.is_interruption(
+            exc
+        ):
+            status = "interrupted"
+        raise
+    finally:
+        result.elapsed = time.monotonic() - started
+        reporter.close()
+        for worker in workers:
+            worker.session.close()
+        try:
+            io.run(_ops.finish_loader(run_id, name, status))
+        except Exception as exc:  # the load's own error matters more than this one
+            log.warning("%s: could not record loader status %s: %s", name, status, exc)
+    return result
+
+
+def result_add(result: LoadResult, tally: Tally) -> None:
+    """Add a batch's tally to a load result."""
+    result.processed += tally.processed
+    result.skipped += tally.skipped
+    result.failed += tally.failed
+    room = 1000 - len(result.failed_ids)
+    if room > 0:
+        result.failed_ids.extend(tally.failed_ids[:room])
+
+
+def _transaction_work(
+    tx: neo4j.ManagedTransaction,
+    scope: Scope,
+    entries: list[Entry],
+    pending_skipped: int,
+    call_loader: Callable[[neo4j.ManagedTransaction, list[Any]], Any],
+) -> _engine.TxOutcome:
+    def perform(step: TxQuery | CallLoader) -> Any:
+        if isinstance(step, TxQuery):
+            return tx.run(step.text, step.params).data()
+        call_loader(tx, step.items)
+        return None
+
+    # Exceptions are not thrown back into this generator: the whole transaction fails.
+    gen = _engine.batch_transaction(scope, entries, pending_skipped)
+    value: Any = None
+    while True:
+        try:
+            step = gen.send(value)
+        except StopIteration as stop:
+            outcome: _engine.TxOutcome = stop.value
+            return outcome
+        value = perform(step)
+
+
+def _run_parallel(
+    workers: list[_Worker],
+    process: Callable[[_Worker, list[Entry], int], Tally],
+    items: Iterable[Any],
+    get_id: Callable[[Any], ItemId],
+    options: LoaderOptions,
+    result: LoadResult,
+    reporter: _Reporter,
+) -> None:
+    idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+    for worker in workers:
+        idle.put(worker)
+
+    def task(entries: list[Entry], duplicates: int) -> Tally:
+        worker = idle.get()
+        try:
+            return process(worker, entries, duplicates)
+        finally:
+            idle.put(worker)
+
+    def collect(done: set[Future[Tally]]) -> None:
+        for future in done:
+            tally = future.result()
+            result_add(result, tally)
+            reporter.update(tally)
+
+    pool = ThreadPoolExecutor(max_workers=len(workers), thread_name_prefix="graph-ckpt")
+    inflight: set[Future[Tally]] = set()
+    try:
+        # At most two batches per worker are read ahead, so memory stays bounded.
+        for entries, duplicates in _engine.batches(items, get_id, options.batch_size):
+            if len(inflight) >= 2 * len(workers):
+                done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
+                collect(done)
+            inflight.add(pool.submit(task, entries, duplicates))
+        done, inflight = wait(inflight)
+        collect(done)
+    finally:
+        for future in inflight:
+            future.cancel()
+        # Batches already running finish (each commits whole or not at all) before we return.
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,172 @@
+"""Read-only views of the checkpoint nodes: runs, per-loader progress, load results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+__all__ = ["STALE_AFTER", "LoadResult", "LoaderProgress", "RunInfo"]
+
+STALE_AFTER = timedelta(seconds=60)
+"""A running run whose heartbeat is older than this is reported as stale (its process died)."""
+
+_HEARTBEAT_FRESH = STALE_AFTER
+
+
+def _native(value: Any) -> Any:
+    """Neo4j temporal values as standard-library ones."""
+    to_native = getattr(value, "to_native", None)
+    return to_native() if to_native is not None else value
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One ``:CheckpointRun`` node as it was read.
+
+    ``status`` is running, completed, failed or interrupted; ``stale`` is True for a running
+    run whose heartbeat stopped (its process died without closing it).
+    """
+
+    run_id: str
+    status: str
+    description: str | None = None
+    config: dict[str, Any] | None = None
+    started_at: datetime | None = None
+    updated_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    host: str | None = None
+    pid: int | None = None
+    resumes: int = 0
+    stale: bool = False
+
+    @classmethod
+    def from_record(
+        cls, node: Mapping[str, Any], now: Any = None, stale_after: timedelta = STALE_AFTER
+    ) -> RunInfo:
+        """Build from a ``r {.*}`` map; ``now`` (server time) decides staleness."""
+        raw_config = node.get("config")
+        updated = _native(node.get("updated_at"))
+        status = node.get("status", "unknown")
+        now_native = _native(now)
+        stale = bool(
+            status == "running"
+            and updated is not None
+            and now_native is not None
+            and now_native - updated > stale_after
+        )
+        return cls(
+            run_id=node["run_id"],
+            status=status,
+            description=node.get("description"),
+            config=json.loads(raw_config) if raw_config else None,
+            started_at=_native(node.get("started_at")),
+            updated_at=updated,
+            finished_at=_native(node.get("finished_at")),
+            error=node.get("error"),
+            host=node.get("host"),
+            pid=node.get("pid"),
+            resumes=node.get("resumes") or 0,
+            stale=stale,
+        )
+
+    @property
+    def duration(self) -> timedelta | None:
+        """Time from start to finish, or to the last heartbeat while not finished."""
+        end = self.finished_at or self.updated_at
+        if self.started_at is None or end is None:
+            return None
+        return end - self.started_at
+
+    @property
+    def display_status(self) -> str:
+        """The status as shown to people: ``stale`` for a running run whose process died."""
+        return "stale" if self.stale else self.status
+
+
+@dataclass(frozen=True)
+class LoaderProgress:
+    """Progress of one loader within a run, summed over its counter shards."""
+
+    loader: str
+    status: str
+    processed: int
+    failed: int
+    skipped: int
+    total: int | None = None
+    started_at: datetime | None = None
+    updated_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> LoaderProgress:
+        """Build from a row of ``cypher/queries/loader_progress.cypher``."""
+        return cls(
+            loader=record["loader"],
+            status=record["status"],
+            processed=int(record["processed"]),
+            failed=int(record["failed"]),
+            skipped=int(record["skipped"]),
+            total=record["total"],
+            started_at=_native(record["started_at"]),
+            updated_at=_native(record["updated_at"]),
+            finished_at=_native(record["finished_at"]),
+        )
+
+    @property
+    def percent(self) -> float | None:
+        """Share of ``total`` processed or failed, 0 to 100, when the total is known."""
+        if not self.total:
+            return None
+        return min(100.0, 100.0 * (self.processed + self.failed) / self.total)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stats as a plain dict (the shape ``get_progress_stats()`` returns)."""
+        return {
+            "loader": self.loader,
+            "status": self.status,
+            "processed": self.processed,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "total": self.total,
+            "percent": self.percent,
+            "started_at": self.started_at,
+            "updated_at": self.updated_at,
+            "finished_at": self.finished_at,
+        }
+
+
+@dataclass
+class LoadResult:
+    """What one call of a checkpointed loader did.
+
+    ``processed`` items were loaded now; ``skipped`` had been processed before (or were
+    duplicates in the input); ``failed`` are recorded with their error and can be retried.
+    """
+
+    loader: str
+    run_id: str
+    processed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    elapsed: float = 0.0
+    failed_ids: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def seen(self) -> int:
+        """Items read from the input."""
+        return self.processed + self.skipped + self.failed
+
+    @property
+    def rate(self) -> float:
+        """Items read per second."""
+        return self.seen / self.elapsed if self.elapsed > 0 else 0.0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.loader}: {self.processed} processed, {self.skipped} skipped,"
+            f" {self.failed} failed in {self.elapsed:.2f}s (run {self.run_id})"
+        )

@@ -1,0 +1,189 @@
+"""pytest fixtures for testing checkpointed loaders against a real Neo4j.
+
+Installed with graph-checkpoint and registered through the ``pytest11`` entry point, so
+``pip install graph-checkpoint`` is enough to use them:
+
+``neo4j_server``
+    Connection settings of a Neo4j server for the test session: ``NEO4J_URI`` (with
+    ``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``) when set, else a
+    testcontainers Neo4j container when Docker answers, else the test is skipped with a
+    reason that says how to provide one.
+``neo4j_driver``
+    A ``neo4j.Driver`` for that server, one per test session.
+``clean_neo4j``
+    Empties the database before the test (all nodes and relationships; schema is kept).
+``checkpoint_manager``
+    A :class:`~graph_checkpoint.CheckpointManager` on a clean database.
+``interrupt_after``
+    ``with interrupt_after(batches=2): ...`` makes any checkpointed load in the block stop
+    with :class:`SimulatedInterrupt` after that many batches have committed, to test the
+    resume path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import neo4j
+import pytest
+
+from . import progress as _progress
+from .manager import CheckpointManager
+
+__all__ = ["Neo4jServer", "SimulatedInterrupt", "open_server", "select_source"]
+
+CONTAINER_IMAGE = "neo4j:5.26-community"
+_CONTAINER_PASSWORD = "graph-checkpoint-test"
+
+
+class SimulatedInterrupt(KeyboardInterrupt):
+    """Raised by ``interrupt_after`` to stop a load as Ctrl-C would: the run ends interrupted."""
+
+
+@dataclass(frozen=True)
+class Neo4jServer:
+    """Where the test Neo4j is and how to log in (``repr`` hides the password)."""
+
+    uri: str
+    username: str
+    password: str
+    database: str | None = None
+    source: str = "env"
+
+    def __repr__(self) -> str:
+        return f"Neo4jServer(uri={self.uri!r}, username={self.username!r}, source={self.source!r})"
+
+    def driver(self) -> neo4j.Driver:
+        """A new driver for this server."""
+        return neo4j.GraphDatabase.driver(self.uri, auth=(self.username, self.password))
+
+
+def _docker_available() -> bool:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:  # no SDK, no socket, no daemon: all mean "no Docker here"
+        return False
+
+
+def select_source(
+    env: Mapping[str, str], docker_available: Callable[[], bool] = _docker_available
+) -> str | None:
+    """Which server the fixtures use: ``"env"`` (NEO4J_URI always wins), ``"docker"``, or None."""
+    if env.get("NEO4J_URI"):
+        return "env"
+    if docker_available():
+        return "docker"
+    return None
+
+
+def server_from_env(env: Mapping[str, str]) -> Neo4jServer:
+    """Connection settings from the environment variables Neo4j's own tools use."""
+    return Neo4jServer(
+        uri=env["NEO4J_URI"],
+        username=env.get("NEO4J_USERNAME") or env.get("NEO4J_USER") or "neo4j",
+        password=env.get("NEO4J_PASSWORD", ""),
+        database=env.get("NEO4J_DATABASE") or None,
+        source="env",
+    )
+
+
+NO_SERVER_REASON = (
+    "no Neo4j for graph-checkpoint's fixtures: set NEO4J_URI (with NEO4J_USERNAME,"
+    " NEO4J_PASSWORD) to a Neo4j 5 server, or run Docker so a testcontainers Neo4j can start"
+)
+
+
+@contextmanager
+def open_server(env: Mapping[str, str]) -> Iterator[Neo4jServer | None]:
+    """The server :func:`select_source` picks, started if it is a container; None if none."""
+    source = select_source(env)
+    if source == "env":
+        yield server_from_env(env)
+    elif source == "docker":
+        from testcontainers.neo4j import Neo4jContainer
+
+        with Neo4jContainer(CONTAINER_IMAGE, password=_CONTAINER_PASSWORD) as container:
+            yield Neo4jServer(
+                uri=container.get_connection_url(),
+                username="neo4j",
+                password=_CONTAINER_PASSWORD,
+                source="docker",
+            )
+    else:
+        yield None
+
+
+@pytest.fixture(scope="session")
+def neo4j_server() -> Iterator[Neo4jServer]:
+    """A Neo4j server for the whole test session (see the module docstring)."""
+    with open_server(os.environ) as server:
+        if server is None:
+            pytest.skip(NO_SERVER_REASON)
+        yield server
+
+
+@pytest.fixture(scope="session")
+def neo4j_driver(neo4j_server: Neo4jServer) -> Iterator[neo4j.Driver]:
+    """One driver for the test session."""
+    with neo4j_server.driver() as driver:
+        driver.verify_connectivity()
+        yield driver
+
+
+def clear_database(driver: neo4j.Driver, database: str | None) -> None:
+    """Delete every node and relationship, in bounded transactions."""
+    with driver.session(database=database, notifications_min_severity="OFF") as session:
+        session.run(
+            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
+
+
+@pytest.fixture
+def clean_neo4j(neo4j_driver: neo4j.Driver, neo4j_server: Neo4jServer) -> neo4j.Driver:
+    """The session's driver, on a database emptied before this test."""
+    clear_database(neo4j_driver, neo4j_server.database)
+    return neo4j_driver
+
+
+@pytest.fixture
+def checkpoint_manager(
+    clean_neo4j: neo4j.Driver, neo4j_server: Neo4jServer
+) -> Iterator[CheckpointManager]:
+    """A CheckpointManager on a clean database; runs left open are interrupted afterwards."""
+    manager = CheckpointManager(clean_neo4j, neo4j_server.database, heartbeat_interval=1.0)
+    yield manager
+    while manager.current_run is not None:
+        manager.current_run.interrupt("test ended with the run open")
+
+
+@contextmanager
+def _interrupt_after(batches: int) -> Iterator[None]:
+    seen = 0
+
+    def hook(_: Any) -> None:
+        nonlocal seen
+        seen += 1
+        if seen >= batches:
+            raise SimulatedInterrupt(f"interrupted by the test after {batches} batches")
+
+    _progress._batch_hooks.append(hook)
+    try:
+        yield
+    finally:
+        _progress._batch_hooks.remove(hook)
+
+
+@pytest.fixture
+def interrupt_after() -> Callable[[int], Any]:
+    """``with interrupt_after(n):`` stops checkpointed loads after n committed batches."""
+    return _interrupt_after

@@ -1,0 +1,17 @@
+# Sourced by scripts/test and scripts/demo: unless NEO4J_URI is already set, start the
+# project's own Neo4j (if it is not running yet), export its connection settings, and stop
+# it again on exit if this script started it.
+_graph_ckpt_started_neo4j=0
+if [ -z "${NEO4J_URI:-}" ]; then
+    if ! "$root/scripts/neo4j" status >/dev/null 2>&1; then
+        "$root/scripts/neo4j" start
+        _graph_ckpt_started_neo4j=1
+    fi
+    eval "$("$root/scripts/neo4j" env)"
+fi
+_graph_ckpt_cleanup() {
+    if [ "$_graph_ckpt_started_neo4j" = 1 ]; then
+        "$root/scripts/neo4j" stop || true
+    fi
+}
+trap _graph_ckpt_cleanup EXIT
