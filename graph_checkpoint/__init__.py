@@ -7,6 +7,7 @@ together or not at all.
 
 from __future__ import annotations
 
+from .aio import AsyncCheckpointedLoader, AsyncCheckpointManager, AsyncLoaderCheckpoint, AsyncRun
 from .checkpoint import LoaderCheckpoint
 from .errors import (
     ConfigMismatchError,
@@ -28,6 +29,10 @@ from .run import Run
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncCheckpointManager",
+    "AsyncCheckpointedLoader",
+    "AsyncLoaderCheckpoint",
+    "AsyncRun",
     "CheckpointContext",
     "CheckpointManager",
     "CheckpointedLoader",

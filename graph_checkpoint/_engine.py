@@ -22,6 +22,7 @@ The logic is written as generators that yield the I/O they need (:class:`TxQuery
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,8 @@ import neo4j.exceptions as neo4j_errors
 from . import _cypher
 from ._items import ItemId
 from .errors import GraphCheckpointError, LoadInterruptedError
+from .model import LoadResult
+from .progress import _Reporter
 
 Entry = tuple[ItemId, Any]
 """An item with its id."""
@@ -121,28 +124,49 @@ class TxOutcome:
     skipped_flushed: int = 0
 
 
+# A batch of int ids spanning at most this many times its size is checked with one range
+# seek (``check_items``): the range then holds at most that many recorded items to read.
+_RANGE_CHECK_SPAN = 4
+
+
+def check_params(scope: Scope, ids: list[ItemId]) -> dict[str, Any]:
+    """Parameters of ``check_items``: a range for dense int ids, else the ids themselves.
+
+    A fresh batch checked by range costs the server one index seek instead of one per id,
+    which is most of what the check costs; the answer is the same either way.
+    """
+    params: dict[str, Any] = {"run_id": scope.run_id, "loader": scope.loader}
+    # type() and not isinstance(): bool is an int subclass (ids never are bools, but be safe).
+    if ids and all(type(item_id) is int for item_id in ids):
+        low, high = min(ids), max(ids)
+        if high - low < _RANGE_CHECK_SPAN * len(ids):  # type: ignore[operator]
+            return {**params, "ids": [], "lo": low, "hi": high}
+    return {**params, "ids": ids, "lo": None, "hi": None}
+
+
 def batch_transaction(
     scope: Scope, entries: list[Entry], pending_skipped: int
 ) -> Generator[TxQuery | CallLoader, Any, TxOutcome]:
     """The work of one batch transaction: check, load what is left, record it."""
     ids = [item_id for item_id, _ in entries]
-    rows = yield TxQuery(
-        _cypher.query("check_items"),
-        {"run_id": scope.run_id, "loader": scope.loader, "ids": ids},
+    rows = yield TxQuery(_cypher.query("check_items"), check_params(scope, ids))
+    # One row: the processed ids, and [id, attempts] of the failed ones. A range check may
+    # also name ids outside this batch; they are never looked up.
+    processed: set[ItemId] = set(rows[0]["processed"]) if rows else set()
+    failed_attempts: dict[ItemId, int | None] = (
+        {item_id: attempts for item_id, attempts in rows[0]["others"]} if rows else {}
     )
-    known = {row["id"]: row for row in rows}
     tally = Tally()
     new_ids: list[ItemId] = []
     retried_ids: list[ItemId] = []
     todo: list[Any] = []
     for item_id, item in entries:
-        row = known.get(item_id)
-        if row is None:
+        if item_id in processed:
+            tally.skipped += 1
+        elif item_id not in failed_attempts:
             new_ids.append(item_id)
             todo.append(item)
-        elif row["status"] == "processed":
-            tally.skipped += 1
-        elif scope.retry_failed and (row["attempts"] or 0) < scope.max_attempts:
+        elif scope.retry_failed and (failed_attempts[item_id] or 0) < scope.max_attempts:
             retried_ids.append(item_id)
             todo.append(item)
         else:
@@ -303,3 +327,86 @@ def batches(
 def shard_base() -> int:
     """A random first shard for this process, so separate processes spread over shards."""
     return random.randrange(SHARDS)
+
+
+# --- one call of a loader ---------------------------------------------------------------
+
+
+class WorkerState:
+    """A concurrent batch writer's counter shard and the skips it has not written yet."""
+
+    def __init__(self, shard: int) -> None:
+        self.shard = shard
+        self.pending_skipped = 0
+
+    def committed(self, outcome: TxOutcome) -> None:
+        """Account for a committed batch: its skips are either written or still pending."""
+        if outcome.skipped_flushed:
+            self.pending_skipped = 0
+        else:
+            self.pending_skipped += outcome.tally.skipped
+
+    def take_pending(self) -> int:
+        """The skips still to write, resetting them."""
+        pending, self.pending_skipped = self.pending_skipped, 0
+        return pending
+
+
+class Load:
+    """The state of one loader call, shared by the sync and the async runner."""
+
+    def __init__(self, run_id: str, options: LoaderOptions, items: Iterable[Any]) -> None:
+        self.run_id = run_id
+        self.options = options
+        try:
+            self.total: int | None = len(items)  # type: ignore[arg-type]
+        except TypeError:
+            self.total = None  # a generator: the total stays unknown
+        base = shard_base()
+        self.workers = [WorkerState((base + i) % SHARDS) for i in range(options.workers)]
+        self.result = LoadResult(loader=options.name, run_id=run_id)
+        self._started = time.monotonic()
+        self._reporter: _Reporter | None = None
+
+    def begin(self) -> None:
+        """Start reporting progress (after the loader node exists)."""
+        self._reporter = _Reporter(
+            self.options.name, self.run_id, self.total, self.options.progress,
+            self.options.on_progress,
+        )
+
+    def scope(self, worker: WorkerState) -> Scope:
+        """The run, loader and shard a worker's batches write to."""
+        return Scope(
+            self.run_id, self.options.name, worker.shard, self.options.retry_failed,
+            self.options.max_attempts,
+        )
+
+    def batch_done(self, tally: Tally) -> None:
+        """Add a finished batch to the result and the progress display."""
+        result = self.result
+        result.processed += tally.processed
+        result.skipped += tally.skipped
+        result.failed += tally.failed
+        room = _FAILED_IDS_KEPT - len(result.failed_ids)
+        if room > 0:
+            result.failed_ids.extend(tally.failed_ids[:room])
+        if self._reporter is not None:
+            self._reporter.update(tally)
+
+    def close(self) -> LoadResult:
+        """Stop the progress display and fix the elapsed time."""
+        self.result.elapsed = time.monotonic() - self._started
+        if self._reporter is not None:
+            self._reporter.close()
+            self._reporter = None
+        return self.result
+
+
+def status_after(exc: BaseException | None) -> str:
+    """The status a loader or run ends with after ``exc`` (None: it finished)."""
+    if exc is None:
+        return "completed"
+    if isinstance(exc, (KeyboardInterrupt, LoadInterruptedError)) or is_interruption(exc):
+        return "interrupted"
+    return "failed"

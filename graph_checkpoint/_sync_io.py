@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
@@ -17,9 +16,7 @@ from . import _cypher, _engine, _ops
 from ._connection import translate_error
 from ._engine import CallLoader, Commit, Entry, Fail, LoaderOptions, Scope, Tally, TxQuery
 from ._items import ItemId
-from .errors import LoadInterruptedError
 from .model import LoadResult
-from .progress import _Reporter
 
 log = logging.getLogger("graph_checkpoint")
 
@@ -111,15 +108,6 @@ class SyncIO:
             raise
 
 
-class _Worker:
-    """One concurrent batch writer: its own session and counter shard."""
-
-    def __init__(self, io: SyncIO, shard: int) -> None:
-        self.session = io.session(quiet=False)
-        self.shard = shard
-        self.pending_skipped = 0
-
-
 def run_loader(
     io: SyncIO,
     run_id: str,
@@ -133,39 +121,29 @@ def run_loader(
     """Load ``items`` through ``loader(tx, batch, *extra_args, **extra_kwargs)`` with checkpoints."""
     kwargs = extra_kwargs or {}
     name = options.name
-    try:
-        total: int | None = len(items)  # type: ignore[arg-type]
-    except TypeError:
-        total = None
-    io.run(_ops.start_loader(run_id, name, total))
-    reporter = _Reporter(name, run_id, total, options.progress, options.on_progress)
-    base = _engine.shard_base()
-    workers = [_Worker(io, (base + i) % _engine.SHARDS) for i in range(options.workers)]
-    result = LoadResult(loader=name, run_id=run_id)
-    started = time.monotonic()
+    load = _engine.Load(run_id, options, items)
+    io.run(_ops.start_loader(run_id, name, load.total))
+    load.begin()
+    # Each worker writes through its own session; sessions are not thread-safe.
+    sessions = {id(w): io.session(quiet=False) for w in load.workers}
 
     def call_loader(tx: neo4j.ManagedTransaction, batch: list[Any]) -> Any:
         return loader(tx, batch, *extra_args, **kwargs)
 
-    def process(worker: _Worker, entries: list[Entry], duplicates: int) -> Tally:
-        scope = Scope(run_id, name, worker.shard, options.retry_failed, options.max_attempts)
+    def process(worker: _engine.WorkerState, entries: list[Entry], duplicates: int) -> Tally:
         worker.pending_skipped += duplicates
 
         def perform(step: Commit | Fail) -> Any:
             if isinstance(step, Fail):
-                log.warning(
-                    "%s: item %r failed: %s: %s", name, step.entry[0],
-                    type(step.error).__name__, step.error,
-                )
+                _log_failure(name, step)
                 return io.run(
                     _ops.record_failure(run_id, name, worker.shard, step.entry[0], step.error)
                 )
-            outcome = worker.session.execute_write(
-                _transaction_work, scope, step.entries, worker.pending_skipped, call_loader
+            outcome: _engine.TxOutcome = sessions[id(worker)].execute_write(
+                _transaction_work, load.scope(worker), step.entries, worker.pending_skipped,
+                call_loader,
             )
-            worker.pending_skipped = (
-                0 if outcome.skipped_flushed else worker.pending_skipped + outcome.tally.skipped
-            )
+            worker.committed(outcome)
             return outcome
 
         tally: Tally = drive(_engine.split_until_isolated(entries), perform)
@@ -176,41 +154,30 @@ def run_loader(
     try:
         if options.workers == 1:
             for entries, duplicates in _engine.batches(items, get_id, options.batch_size):
-                tally = process(workers[0], entries, duplicates)
-                result_add(result, tally)
-                reporter.update(tally)
+                load.batch_done(process(load.workers[0], entries, duplicates))
         else:
-            _run_parallel(workers, process, items, get_id, options, result, reporter)
-        for worker in workers:
-            io.run(_ops.add_skipped(run_id, name, worker.shard, worker.pending_skipped))
-            worker.pending_skipped = 0
+            _run_parallel(load, process, items, get_id)
+        for worker in load.workers:
+            io.run(_ops.add_skipped(run_id, name, worker.shard, worker.take_pending()))
         status = "completed"
     except BaseException as exc:
-        if isinstance(exc, (KeyboardInterrupt, LoadInterruptedError)) or _engine.is_interruption(
-            exc
-        ):
-            status = "interrupted"
+        status = _engine.status_after(exc)
         raise
     finally:
-        result.elapsed = time.monotonic() - started
-        reporter.close()
-        for worker in workers:
-            worker.session.close()
+        load.close()
+        for session in sessions.values():
+            session.close()
         try:
             io.run(_ops.finish_loader(run_id, name, status))
         except Exception as exc:  # the load's own error matters more than this one
             log.warning("%s: could not record loader status %s: %s", name, status, exc)
-    return result
+    return load.result
 
 
-def result_add(result: LoadResult, tally: Tally) -> None:
-    """Add a batch's tally to a load result."""
-    result.processed += tally.processed
-    result.skipped += tally.skipped
-    result.failed += tally.failed
-    room = 1000 - len(result.failed_ids)
-    if room > 0:
-        result.failed_ids.extend(tally.failed_ids[:room])
+def _log_failure(name: str, step: Fail) -> None:
+    log.warning(
+        "%s: item %r failed: %s: %s", name, step.entry[0], type(step.error).__name__, step.error
+    )
 
 
 def _transaction_work(
@@ -226,29 +193,22 @@ def _transaction_work(
         call_loader(tx, step.items)
         return None
 
-    # Exceptions are not thrown back into this generator: the whole transaction fails.
-    gen = _engine.batch_transaction(scope, entries, pending_skipped)
-    value: Any = None
-    while True:
-        try:
-            step = gen.send(value)
-        except StopIteration as stop:
-            outcome: _engine.TxOutcome = stop.value
-            return outcome
-        value = perform(step)
+    # Errors are not handled inside the transaction: they fail it whole, and the driver
+    # retries it or hands the error to split_until_isolated.
+    outcome: _engine.TxOutcome = drive(
+        _engine.batch_transaction(scope, entries, pending_skipped), perform
+    )
+    return outcome
 
 
 def _run_parallel(
-    workers: list[_Worker],
-    process: Callable[[_Worker, list[Entry], int], Tally],
+    load: _engine.Load,
+    process: Callable[[_engine.WorkerState, list[Entry], int], Tally],
     items: Iterable[Any],
     get_id: Callable[[Any], ItemId],
-    options: LoaderOptions,
-    result: LoadResult,
-    reporter: _Reporter,
 ) -> None:
-    idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
-    for worker in workers:
+    idle: queue.SimpleQueue[_engine.WorkerState] = queue.SimpleQueue()
+    for worker in load.workers:
         idle.put(worker)
 
     def task(entries: list[Entry], duplicates: int) -> Tally:
@@ -260,23 +220,20 @@ def _run_parallel(
 
     def collect(done: set[Future[Tally]]) -> None:
         for future in done:
-            tally = future.result()
-            result_add(result, tally)
-            reporter.update(tally)
+            load.batch_done(future.result())
 
-    pool = ThreadPoolExecutor(max_workers=len(workers), thread_name_prefix="graph-ckpt")
+    workers = len(load.workers)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="graph-ckpt")
     inflight: set[Future[Tally]] = set()
     try:
         # At most two batches per worker are read ahead, so memory stays bounded.
-        for entries, duplicates in _engine.batches(items, get_id, options.batch_size):
-            if len(inflight) >= 2 * len(workers):
+        for entries, duplicates in _engine.batches(items, get_id, load.options.batch_size):
+            if len(inflight) >= 2 * workers:
                 done, inflight = wait(inflight, return_when=FIRST_COMPLETED)
                 collect(done)
             inflight.add(pool.submit(task, entries, duplicates))
         done, inflight = wait(inflight)
         collect(done)
     finally:
-        for future in inflight:
-            future.cancel()
         # Batches already running finish (each commits whole or not at all) before we return.
         pool.shutdown(wait=True, cancel_futures=True)

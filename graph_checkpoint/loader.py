@@ -196,14 +196,6 @@ def checkpoint_loader(
     size = batch_size or checkpoint_interval or 1000
 
     def decorate(target: Callable[..., Any]) -> CheckpointedLoader:
-        if inspect.iscoroutinefunction(target):
-            from .aio import AsyncCheckpointedLoader
-
-            async_options = LoaderOptions(
-                validate_loader_name(name or target.__name__), size, workers, retry_failed,
-                max_attempts, progress, on_progress,
-            )
-            return AsyncCheckpointedLoader(target, async_options, item_id)  # type: ignore[return-value]
         options = LoaderOptions(
             name=validate_loader_name(name or target.__name__),
             batch_size=size,
@@ -213,6 +205,11 @@ def checkpoint_loader(
             progress=progress,
             on_progress=on_progress,
         )
+        if inspect.iscoroutinefunction(target):
+            from .aio import AsyncCheckpointedLoader
+
+            # Typed as the sync wrapper for the overloads' sake; awaiting it is the async API.
+            return AsyncCheckpointedLoader(target, options, item_id)  # type: ignore[return-value]
         return CheckpointedLoader(target, options, item_id)
 
     if func is not None:

@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from . import _engine, _ops
-from .errors import LoadInterruptedError, RunStateError
+from .errors import RunStateError
 from .model import LoaderProgress, RunInfo
 
 if TYPE_CHECKING:
@@ -17,15 +17,6 @@ if TYPE_CHECKING:
 __all__ = ["Run"]
 
 log = logging.getLogger("graph_checkpoint")
-
-
-def exit_status(exc: BaseException | None) -> str:
-    """The status a run ends with when its block exits with ``exc``."""
-    if exc is None:
-        return "completed"
-    if isinstance(exc, (KeyboardInterrupt, LoadInterruptedError)) or _engine.is_interruption(exc):
-        return "interrupted"
-    return "failed"
 
 
 class Run:
@@ -124,7 +115,7 @@ class Run:
     ) -> None:
         if self._closed:
             return
-        status = exit_status(exc)
+        status = _engine.status_after(exc)
         try:
             self._finish(status, exc)
         except Exception as finish_error:
