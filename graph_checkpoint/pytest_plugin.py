@@ -15,16 +15,21 @@ Installed with graph-checkpoint and registered through the ``pytest11`` entry po
 ``checkpoint_manager``
     A :class:`~graph_checkpoint.CheckpointManager` on a clean database.
 ``interrupt_after``
-    ``with interrupt_after(batches=2): ...`` makes any checkpointed load in the block stop
-    with :class:`SimulatedInterrupt` after that many batches have committed, to test the
-    resume path.
+    ``with interrupt_after(2): ...`` makes a checkpointed load in the block stop with
+    :class:`SimulatedInterrupt` once two batches have committed, to test the resume path::
+
+        with pytest.raises(SimulatedInterrupt), interrupt_after(2):
+            with checkpoint_manager.run(config=CONFIG) as run:
+                load_people(run, rows)      # stops after 2 batches; the run is interrupted
+        with checkpoint_manager.run(config=CONFIG) as run:
+            load_people(run, rows)          # resumes it and loads the rest
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,16 +37,33 @@ import neo4j
 import pytest
 
 from . import progress as _progress
+from ._connection import translate_error
+from .errors import LoadInterruptedError
 from .manager import CheckpointManager
 
-__all__ = ["Neo4jServer", "SimulatedInterrupt", "open_server", "select_source"]
+__all__ = [
+    "NO_SERVER_REASON",
+    "Interruption",
+    "Neo4jServer",
+    "SimulatedInterrupt",
+    "clear_database",
+    "open_server",
+    "select_source",
+    "server_from_env",
+]
 
 CONTAINER_IMAGE = "neo4j:5.26-community"
 _CONTAINER_PASSWORD = "graph-checkpoint-test"
 
 
-class SimulatedInterrupt(KeyboardInterrupt):
-    """Raised by ``interrupt_after`` to stop a load as Ctrl-C would: the run ends interrupted."""
+class SimulatedInterrupt(LoadInterruptedError):
+    """Raised by ``interrupt_after`` to stop a load part-way: the run ends ``interrupted``.
+
+    It is a :class:`~graph_checkpoint.LoadInterruptedError` (what a load raises when a
+    transient fault outlasts the retries) rather than a ``KeyboardInterrupt``: the run ends
+    the same way, but a test that lets it escape fails on its own instead of aborting the
+    whole pytest session, as a real ``KeyboardInterrupt`` would.
+    """
 
 
 @dataclass(frozen=True)
@@ -63,8 +85,10 @@ class Neo4jServer:
 
 
 def _docker_available() -> bool:
+    """True when a Docker daemon answers and testcontainers is installed to drive it."""
     try:
-        import docker
+        import docker  # type: ignore[import-untyped,unused-ignore]
+        import testcontainers.neo4j  # noqa: F401  (without it Docker is of no use here)
 
         client = docker.from_env(timeout=3)
         try:
@@ -99,14 +123,17 @@ def server_from_env(env: Mapping[str, str]) -> Neo4jServer:
 
 NO_SERVER_REASON = (
     "no Neo4j for graph-checkpoint's fixtures: set NEO4J_URI (with NEO4J_USERNAME,"
-    " NEO4J_PASSWORD) to a Neo4j 5 server, or run Docker so a testcontainers Neo4j can start"
+    " NEO4J_PASSWORD, NEO4J_DATABASE) to a Neo4j 5 server, or start Docker and install"
+    " testcontainers (pip install 'graph-checkpoint[test]') so a Neo4j container can run"
 )
 
 
 @contextmanager
-def open_server(env: Mapping[str, str]) -> Iterator[Neo4jServer | None]:
+def open_server(
+    env: Mapping[str, str], docker_available: Callable[[], bool] = _docker_available
+) -> Iterator[Neo4jServer | None]:
     """The server :func:`select_source` picks, started if it is a container; None if none."""
-    source = select_source(env)
+    source = select_source(env, docker_available)
     if source == "env":
         yield server_from_env(env)
     elif source == "docker":
@@ -136,16 +163,28 @@ def neo4j_server() -> Iterator[Neo4jServer]:
 def neo4j_driver(neo4j_server: Neo4jServer) -> Iterator[neo4j.Driver]:
     """One driver for the test session."""
     with neo4j_server.driver() as driver:
-        driver.verify_connectivity()
+        try:
+            driver.verify_connectivity()
+        except Exception as exc:
+            # A server that was asked for but cannot be used is an error, not a skip: the
+            # message says what to check (never the password).
+            pytest.fail(
+                f"graph-checkpoint's fixtures cannot use the Neo4j at {neo4j_server.uri}"
+                f" (from {neo4j_server.source}): {translate_error(exc, neo4j_server.database)}",
+                pytrace=False,
+            )
         yield driver
 
 
 def clear_database(driver: neo4j.Driver, database: str | None) -> None:
     """Delete every node and relationship, in bounded transactions."""
     with driver.session(database=database, notifications_min_severity="OFF") as session:
+        # Relationships first: DETACH DELETE of a node with a million relationships would
+        # put them all in one inner transaction, however small the batch of nodes.
         session.run(
-            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+            "MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS"
         ).consume()
+        session.run("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 
 
 @pytest.fixture
@@ -162,28 +201,56 @@ def checkpoint_manager(
     """A CheckpointManager on a clean database; runs left open are interrupted afterwards."""
     manager = CheckpointManager(clean_neo4j, neo4j_server.database, heartbeat_interval=1.0)
     yield manager
-    while manager.current_run is not None:
-        manager.current_run.interrupt("test ended with the run open")
+    while (run := manager.current_run) is not None:
+        try:
+            run.interrupt("test ended with the run open")
+        except Exception:
+            # The server may be gone; stop the heartbeat and forget the run anyway, or this
+            # loop would never end.
+            run._stop_heartbeat()
+            manager._forget(run)
+
+
+@dataclass
+class Interruption:
+    """What ``with interrupt_after(n) as interruption:`` reports once the block has run."""
+
+    batches: int
+    """The number of committed batches after which the load is stopped."""
+    batches_seen: int = 0
+    """Batches that committed while the block ran (up to the interruption)."""
+    fired: bool = False
+    """True once :class:`SimulatedInterrupt` was raised."""
 
 
 @contextmanager
-def _interrupt_after(batches: int) -> Iterator[None]:
-    seen = 0
+def _interrupt_after(batches: int) -> Iterator[Interruption]:
+    if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
+        raise ValueError(f"interrupt_after needs a positive number of batches, got {batches!r}")
+    state = Interruption(batches)
 
     def hook(_: Any) -> None:
-        nonlocal seen
-        seen += 1
-        if seen >= batches:
+        if state.fired:  # once only: a load the test starts again in the block runs on
+            return
+        state.batches_seen += 1
+        if state.batches_seen >= batches:
+            state.fired = True
             raise SimulatedInterrupt(f"interrupted by the test after {batches} batches")
 
+    # The hook runs after each batch has committed, in the thread that drives the load; with
+    # workers > 1 the batches already being written still finish (each commits whole).
     _progress._batch_hooks.append(hook)
     try:
-        yield
+        yield state
     finally:
         _progress._batch_hooks.remove(hook)
 
 
 @pytest.fixture
-def interrupt_after() -> Callable[[int], Any]:
-    """``with interrupt_after(n):`` stops checkpointed loads after n committed batches."""
+def interrupt_after() -> Callable[[int], AbstractContextManager[Interruption]]:
+    """``with interrupt_after(n):`` stops a checkpointed load once n batches have committed.
+
+    The load raises :class:`SimulatedInterrupt` out of the block and its run ends
+    ``interrupted``; opening the run again with the same config resumes it.
+    """
     return _interrupt_after

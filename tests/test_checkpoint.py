@@ -1,0 +1,108 @@
+"""The manual API: LoaderCheckpoint in loops written by hand."""
+
+from __future__ import annotations
+
+import neo4j
+import pytest
+
+from graph_checkpoint import CheckpointManager, GraphCheckpointError, LoaderCheckpoint
+
+
+def test_the_seed_manual_loop_marks_in_the_callers_transaction(manager, driver):  # type: ignore[no-untyped-def]
+    items = [{"id": i} for i in range(20)]
+    with manager.run(config={"manual": 1}) as run:
+        checkpoint = LoaderCheckpoint(run, "load_items")
+
+        def work(tx: neo4j.ManagedTransaction, item: dict[str, int]) -> None:
+            if item["id"] == 13:
+                raise ValueError("unlucky")
+            tx.run("CREATE (:Item {id: $id})", id=item["id"])
+            checkpoint.mark_processed(item["id"], tx=tx)
+
+        with driver.session() as session:
+            for item in items:
+                if checkpoint.is_processed(item["id"]):
+                    continue
+                try:
+                    session.execute_write(work, item)
+                except ValueError as exc:
+                    checkpoint.mark_failed(item["id"], exc)
+
+        stats = checkpoint.get_progress_stats()
+    assert (stats["processed"], stats["failed"], stats["loader"]) == (19, 1, "load_items")
+    assert checkpoint.status(13) == "failed"
+    assert checkpoint.is_processed(12)
+    assert not checkpoint.is_processed(13)
+    records, _, _ = driver.execute_query("MATCH (i:Item) RETURN count(i) AS n")
+    assert records[0]["n"] == 19
+
+
+def test_a_rolled_back_transaction_leaves_no_mark(manager, driver):  # type: ignore[no-untyped-def]
+    run = manager.start_run()
+    checkpoint = LoaderCheckpoint(run, "rollback")
+
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        tx.run("CREATE (:Item {id: 1})")
+        checkpoint.mark_processed(1, tx=tx)
+        raise RuntimeError("abort after marking")
+
+    with driver.session() as session, pytest.raises(RuntimeError):
+        session.execute_write(work)
+    assert checkpoint.status(1) is None
+    records, _, _ = driver.execute_query("MATCH (i:Item) RETURN count(i) AS n")
+    assert records[0]["n"] == 0
+    run.complete()
+
+
+def test_check_and_mark_inside_one_transaction(manager, driver):  # type: ignore[no-untyped-def]
+    run = manager.start_run()
+    checkpoint = LoaderCheckpoint(run, "atomic")
+
+    def work(tx: neo4j.ManagedTransaction, item_id: str) -> bool:
+        if checkpoint.is_processed(item_id, tx=tx):
+            return False
+        tx.run("CREATE (:Item {id: $id})", id=item_id)
+        return checkpoint.mark_processed(item_id, tx=tx)
+
+    with driver.session() as session:
+        assert session.execute_write(work, "a") is True
+        assert session.execute_write(work, "a") is False
+    run.complete()
+
+
+def test_a_failed_item_marked_processed_later_moves_counters(manager):  # type: ignore[no-untyped-def]
+    run = manager.start_run()
+    checkpoint = LoaderCheckpoint(run, "recover")
+    assert checkpoint.mark_failed("x", "first try") == 1
+    assert checkpoint.mark_failed("x", RuntimeError("second try")) == 2
+    assert checkpoint.get_progress_stats()["failed"] == 1
+    assert checkpoint.mark_processed("x") is True
+    assert checkpoint.mark_processed("x") is False
+    stats = checkpoint.get_progress_stats()
+    assert (stats["processed"], stats["failed"]) == (1, 0)
+    # A processed item is never turned back into a failed one.
+    checkpoint.mark_failed("x", "late error")
+    assert checkpoint.status("x") == "processed"
+    run.complete()
+
+
+def test_with_a_manager_it_uses_or_opens_a_run(manager: CheckpointManager):
+    with manager.run(description="open") as run:
+        assert LoaderCheckpoint(manager, "inside").run is run
+    own = LoaderCheckpoint(manager, "standalone")
+    assert own.run.run_id != run.run_id
+    own.mark_processed(1)
+    own.complete()
+    assert manager.get_run(own.run_id).status == "completed"
+
+
+def test_bad_arguments(manager):  # type: ignore[no-untyped-def]
+    with pytest.raises(GraphCheckpointError, match="needs a Run or a CheckpointManager"):
+        LoaderCheckpoint("run_1", "x")  # type: ignore[arg-type]
+    run = manager.start_run()
+    checkpoint = LoaderCheckpoint(run, "ok")
+    with pytest.raises(GraphCheckpointError):
+        checkpoint.mark_processed(None)  # type: ignore[arg-type]
+    with pytest.raises(GraphCheckpointError):
+        LoaderCheckpoint(run, "bad name")
+    run.complete()
