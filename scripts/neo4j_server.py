@@ -12,6 +12,7 @@ Commands: start, stop, restart, status, env, reset. Settings come from the envir
     GRAPH_CKPT_NEO4J_HEAP      JVM heap, e.g. 2g (default 2g)
     GRAPH_CKPT_NEO4J_PAGECACHE page cache size (default 1g)
     GRAPH_CKPT_START_TIMEOUT   seconds to wait for Bolt (default 180)
+    GRAPH_CKPT_JAVA            the java binary to use (default: a JDK 17 or 21 found on the machine)
 """
 
 from __future__ import annotations
@@ -68,14 +69,16 @@ def _uri(s: dict[str, str]) -> str:
 
 def _find_java() -> str:
     """A java binary of version 17 or 21: the versions Neo4j 5.26 supports."""
-    candidates = []
-    if os.environ.get("JAVA_HOME"):
+    explicit = os.environ.get("GRAPH_CKPT_JAVA")
+    candidates = [explicit] if explicit else []
+    if not explicit and os.environ.get("JAVA_HOME"):
         candidates.append(os.path.join(os.environ["JAVA_HOME"], "bin", "java"))
-    candidates += sorted(glob.glob("/usr/lib/jvm/*17*/bin/java"))
-    candidates += sorted(glob.glob("/usr/lib/jvm/*21*/bin/java"))
-    on_path = shutil.which("java")
-    if on_path:
-        candidates.append(on_path)
+    if not explicit:
+        candidates += sorted(glob.glob("/usr/lib/jvm/*17*/bin/java"))
+        candidates += sorted(glob.glob("/usr/lib/jvm/*21*/bin/java"))
+        on_path = shutil.which("java")
+        if on_path:
+            candidates.append(on_path)
     for java in candidates:
         if not os.access(java, os.X_OK):
             continue
