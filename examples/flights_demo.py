@@ -21,9 +21,9 @@ from pathlib import Path
 import neo4j
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import flights  # noqa: E402
+import flights
 
-from graph_checkpoint import CheckpointManager, checkpoint_loader  # noqa: E402
+from graph_checkpoint import CheckpointManager, checkpoint_loader
 
 CONFIG_KIND = "nycflights13-demo"
 
@@ -67,8 +67,11 @@ def load(args: argparse.Namespace) -> int:
     with driver:
         manager = CheckpointManager(driver, database)
         with manager.run(description="nycflights13 demo", config=config) as run:
-            for loader, rows in ((airports, flights.airports()), (airlines, flights.airlines()),
-                                 (planes, flights.planes())):
+            for loader, rows in (
+                (airports, flights.airports()),
+                (airlines, flights.airlines()),
+                (planes, flights.planes()),
+            ):
                 print(f"  {loader(run, rows)}", flush=True)
             result = flight_loader(args.batch_size)(run, flights.flights(args.limit))
             print(f"  {result}", flush=True)
@@ -126,8 +129,10 @@ def demo(args: argparse.Namespace) -> int:
         print(f"1. Clearing any earlier demo graph in {os.environ['NEO4J_URI']}")
         wipe(driver, database)
 
-        print(f"2. Loading {expected:,} flights in a child process, killed with SIGKILL"
-              f" at about {args.kill_at:.0%}")
+        print(
+            f"2. Loading {expected:,} flights in a child process, killed with SIGKILL"
+            f" at about {args.kill_at:.0%}"
+        )
         child = subprocess.Popen(me)
         deadline = time.monotonic() + 600
         while child.poll() is None and time.monotonic() < deadline:
@@ -137,9 +142,11 @@ def demo(args: argparse.Namespace) -> int:
                 break
             time.sleep(0.2)
         after_crash = counts(driver, database)
-        print(f"   killed: {after_crash['items']:,} flights recorded as processed,"
-              f" {after_crash['flights']:,} :Flight nodes in the graph,"
-              f" run {after_crash.get('run_id')} left {after_crash.get('status')!r}")
+        print(
+            f"   killed: {after_crash['items']:,} flights recorded as processed,"
+            f" {after_crash['flights']:,} :Flight nodes in the graph,"
+            f" run {after_crash.get('run_id')} left {after_crash.get('status')!r}"
+        )
         if child.returncode not in (-signal.SIGKILL, 0):
             print(f"   the loader failed with exit code {child.returncode}")
             return 1
@@ -155,9 +162,11 @@ def demo(args: argparse.Namespace) -> int:
             final["flights"] == final["distinct_ids"] == final["items"] == expected
             and final["status"] == "completed"
         )
-        print(f"4. Result: {final['flights']:,} :Flight nodes, {final['distinct_ids']:,}"
-              f" distinct flight ids, {final['items']:,} processed items, run"
-              f" {final['run_id']} {final['status']}")
+        print(
+            f"4. Result: {final['flights']:,} :Flight nodes, {final['distinct_ids']:,}"
+            f" distinct flight ids, {final['items']:,} processed items, run"
+            f" {final['run_id']} {final['status']}"
+        )
         print("   every flight loaded exactly once" if ok else "   MISMATCH: see the figures")
         print("   look around: graph-ckpt list; graph-ckpt show --latest")
         return 0 if ok else 1
@@ -167,8 +176,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="load only the first N flights")
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--kill-at", type=float, default=0.4,
-                        help="fraction of flights after which the first load is killed")
+    parser.add_argument(
+        "--kill-at",
+        type=float,
+        default=0.4,
+        help="fraction of flights after which the first load is killed",
+    )
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     return load(args) if args.load else demo(args)

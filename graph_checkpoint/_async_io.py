@@ -155,14 +155,20 @@ async def run_loader(
         async def perform(step: Commit | Fail) -> Any:
             if isinstance(step, Fail):
                 log.warning(
-                    "%s: item %r failed: %s: %s", name, step.entry[0],
-                    type(step.error).__name__, step.error,
+                    "%s: item %r failed: %s: %s",
+                    name,
+                    step.entry[0],
+                    type(step.error).__name__,
+                    step.error,
                 )
                 return await io.run(
                     _ops.record_failure(run_id, name, worker.shard, step.entry[0], step.error)
                 )
             outcome: _engine.TxOutcome = await sessions[id(worker)].execute_write(
-                _transaction_work, load.scope(worker), step.entries, worker.pending_skipped,
+                _transaction_work,
+                load.scope(worker),
+                step.entries,
+                worker.pending_skipped,
                 call_loader,
             )
             worker.committed(outcome)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Union
+from typing import Any
 
 from .errors import InvalidItemError, InvalidNameError, _short_repr
 
-ItemId = Union[str, int]
+ItemId = str | int
 """What an item id may be. ``1`` and ``"1"`` are different ids: the type is part of the key."""
 
-IdSpec = Union[str, Callable[[Any], Any], None]
+IdSpec = str | Callable[[Any], Any] | None
 """How to find an item's id: a key or attribute name, a callable, or None for the default."""
 
 # Neo4j's range index refuses keys of about 8 KiB; staying well under that leaves room for

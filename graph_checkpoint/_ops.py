@@ -131,8 +131,7 @@ def create_run(
         candidate = base if attempt == 1 else f"{base}_{attempt}"
         records = yield Write(
             "create_run",
-            {"run_id": candidate, "description": description, "config": payload,
-             **_host_and_pid()},
+            {"run_id": candidate, "description": description, "config": payload, **_host_and_pid()},
             conflict_ok=True,
         )
         if records:
@@ -144,9 +143,7 @@ def create_run(
     )
 
 
-def resume_run(
-    run_id: str | None, config: Mapping[str, Any] | None, force: bool
-) -> Op:
+def resume_run(run_id: str | None, config: Mapping[str, Any] | None, force: bool) -> Op:
     """Mark an existing run (or the newest incomplete one) running again in this process."""
     payload = config_json(config)
     if run_id is None:
@@ -161,9 +158,7 @@ def resume_run(
         stored = set(info.config) if info.config is not None else set()
         given = set(config or {})
         if stored != given:
-            raise ConfigMismatchError(
-                info.run_id, sorted(stored - given), sorted(given - stored)
-            )
+            raise ConfigMismatchError(info.run_id, sorted(stored - given), sorted(given - stored))
     records = yield Write("resume_run", {"run_id": info.run_id, **_host_and_pid()})
     return RunInfo.from_record(records[0]["run"])
 
@@ -185,8 +180,12 @@ def open_run(
         if not records:
             created = yield Write(
                 "create_run",
-                {"run_id": run_id, "description": description, "config": payload,
-                 **_host_and_pid()},
+                {
+                    "run_id": run_id,
+                    "description": description,
+                    "config": payload,
+                    **_host_and_pid(),
+                },
                 conflict_ok=True,
             )
             if created:
@@ -243,8 +242,14 @@ def record_failure(
     kind, message = error_text(error)
     records = yield Write(
         "record_failure",
-        {"run_id": run_id, "loader": loader, "shard": shard, "item_id": item_id,
-         "error_type": kind, "error": message},
+        {
+            "run_id": run_id,
+            "loader": loader,
+            "shard": shard,
+            "item_id": item_id,
+            "error_type": kind,
+            "error": message,
+        },
     )
     return int(records[0]["attempts"]) if records else 0
 
@@ -258,8 +263,13 @@ def add_skipped(run_id: str, loader: str, shard: int, skipped: int) -> Op:
         )
 
 
-def mark_processed_params(run_id: str, loader: str, shard: int, item_id: ItemId) -> tuple[str, dict[str, Any]]:
+def mark_processed_params(
+    run_id: str, loader: str, shard: int, item_id: ItemId
+) -> tuple[str, dict[str, Any]]:
     """Query text and parameters that mark one item processed inside a caller's transaction."""
     return _cypher.query("mark_processed"), {
-        "run_id": run_id, "loader": loader, "shard": shard, "item_id": item_id,
+        "run_id": run_id,
+        "loader": loader,
+        "shard": shard,
+        "item_id": item_id,
     }

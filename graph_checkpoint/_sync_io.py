@@ -118,7 +118,7 @@ def run_loader(
     extra_args: tuple[Any, ...] = (),
     extra_kwargs: dict[str, Any] | None = None,
 ) -> LoadResult:
-    """Load ``items`` through ``loader(tx, batch, *extra_args, **extra_kwargs)`` with checkpoints."""
+    """Load ``items`` through ``loader(tx, batch, *args, **kwargs)``, checkpointed."""
     kwargs = extra_kwargs or {}
     name = options.name
     load = _engine.Load(run_id, options, items)
@@ -140,7 +140,10 @@ def run_loader(
                     _ops.record_failure(run_id, name, worker.shard, step.entry[0], step.error)
                 )
             outcome: _engine.TxOutcome = sessions[id(worker)].execute_write(
-                _transaction_work, load.scope(worker), step.entries, worker.pending_skipped,
+                _transaction_work,
+                load.scope(worker),
+                step.entries,
+                worker.pending_skipped,
                 call_loader,
             )
             worker.committed(outcome)

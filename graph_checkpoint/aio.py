@@ -67,9 +67,7 @@ class AsyncRun:
 
     async def progress(self) -> list[LoaderProgress]:
         """Per-loader progress, read from the database."""
-        result: list[LoaderProgress] = await self.manager._io.run(
-            _ops.loader_progress(self.run_id)
-        )
+        result: list[LoaderProgress] = await self.manager._io.run(_ops.loader_progress(self.run_id))
         return result
 
     async def complete(self) -> RunInfo:
@@ -229,8 +227,14 @@ class AsyncCheckpointedLoader:
             )
         run.check_open()
         return await run_loader(
-            run.manager._io, run.run_id, self.func, items, self._get_id, self.options,
-            args, kwargs,
+            run.manager._io,
+            run.run_id,
+            self.func,
+            items,
+            self._get_id,
+            self.options,
+            args,
+            kwargs,
         )
 
 
@@ -286,5 +290,12 @@ class AsyncLoaderCheckpoint:
         for progress in await self.run.progress():
             if progress.loader == self.loader:
                 return progress.as_dict()
-        return {"loader": self.loader, "status": "running", "processed": 0, "failed": 0,
-                "skipped": 0, "total": None, "percent": None}
+        return {
+            "loader": self.loader,
+            "status": "running",
+            "processed": 0,
+            "failed": 0,
+            "skipped": 0,
+            "total": None,
+            "percent": None,
+        }

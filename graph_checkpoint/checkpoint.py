@@ -126,8 +126,15 @@ class LoaderCheckpoint:
         for progress in self.run.progress():
             if progress.loader == self.loader:
                 return progress.as_dict()
-        return {"loader": self.loader, "status": "running", "processed": 0, "failed": 0,
-                "skipped": 0, "total": None, "percent": None}
+        return {
+            "loader": self.loader,
+            "status": "running",
+            "processed": 0,
+            "failed": 0,
+            "skipped": 0,
+            "total": None,
+            "percent": None,
+        }
 
     def complete(self) -> None:
         """Mark this loader completed (and the run, if this checkpoint opened it)."""

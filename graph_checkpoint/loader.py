@@ -67,7 +67,11 @@ class CheckpointContext:
     ) -> LoadResult:
         """Call ``process_batch(tx, batch)`` for each batch of items not processed yet."""
         result = run_loader(
-            self.run.manager._io, self.run.run_id, process_batch, items, self._get_id,
+            self.run.manager._io,
+            self.run.run_id,
+            process_batch,
+            items,
+            self._get_id,
             self.options,
         )
         _merge(self.result, result)
@@ -127,8 +131,14 @@ class CheckpointedLoader:
             returned = self.func(run, items, *args, **{_CONTEXT_PARAM: context, **kwargs})
             return context.result if returned is None else returned
         return run_loader(
-            run.manager._io, run.run_id, self.func, items, self._get_id, self.options,
-            args, kwargs,
+            run.manager._io,
+            run.run_id,
+            self.func,
+            items,
+            self._get_id,
+            self.options,
+            args,
+            kwargs,
         )
 
 
@@ -189,8 +199,10 @@ def checkpoint_loader(
     ``progress`` (a bar on a terminal; None means when stderr is a TTY) and ``on_progress``
     (called with a :class:`Progress` after each batch).
     """
-    if batch_size is not None and checkpoint_interval is not None and batch_size != (
-        checkpoint_interval
+    if (
+        batch_size is not None
+        and checkpoint_interval is not None
+        and batch_size != (checkpoint_interval)
     ):
         raise ValueError("give batch_size or checkpoint_interval, not both")
     size = batch_size or checkpoint_interval or 1000

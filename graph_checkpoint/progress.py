@@ -126,8 +126,14 @@ class _Reporter:
         eta = f", eta {snap.eta:.0f}s" if snap.eta is not None else ""
         log.info(
             "%s: %d%s items (%d processed, %d skipped, %d failed), %.0f items/s%s",
-            snap.loader, snap.seen, of_total, snap.processed, snap.skipped, snap.failed,
-            snap.rate, eta,
+            snap.loader,
+            snap.seen,
+            of_total,
+            snap.processed,
+            snap.skipped,
+            snap.failed,
+            snap.rate,
+            eta,
         )
 
 

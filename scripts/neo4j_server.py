@@ -112,7 +112,11 @@ def _resolve_jars(s: dict[str, str]) -> Path:
     lib.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         [
-            mvn, "-B", "-q", "-f", str(POM),
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(POM),
             f"-Dneo4j.version={NEO4J_VERSION}",
             "dependency:copy-dependencies",
             f"-DoutputDirectory={lib}",
@@ -138,16 +142,16 @@ def _write_config(s: dict[str, str], inst: Path) -> None:
     conf = f"""\
 # Written by scripts/neo4j on every start; edit scripts/neo4j_server.py instead.
 server.default_listen_address=127.0.0.1
-server.bolt.listen_address=127.0.0.1:{s['port']}
-server.bolt.advertised_address=127.0.0.1:{s['port']}
+server.bolt.listen_address=127.0.0.1:{s["port"]}
+server.bolt.advertised_address=127.0.0.1:{s["port"]}
 server.http.enabled=false
 server.https.enabled=false
-server.directories.data={inst / 'data'}
-server.directories.logs={inst / 'logs'}
-server.directories.run={inst / 'run'}
-server.directories.plugins={inst / 'plugins'}
-server.directories.import={inst / 'import'}
-server.memory.pagecache.size={s['pagecache']}
+server.directories.data={inst / "data"}
+server.directories.logs={inst / "logs"}
+server.directories.run={inst / "run"}
+server.directories.plugins={inst / "plugins"}
+server.directories.import={inst / "import"}
+server.memory.pagecache.size={s["pagecache"]}
 dbms.memory.transaction.total.max=1g
 db.memory.transaction.max=512m
 dbms.usage_report.enabled=false
@@ -205,10 +209,9 @@ def _check_bolt(s: dict[str, str]) -> str | None:
 def start() -> int:
     s = _settings()
     inst = _instance(s)
-    if _pid(inst) is not None:
-        if _check_bolt(s) is None:
-            print(f"neo4j already running on {_uri(s)}", file=sys.stderr)
-            return 0
+    if _pid(inst) is not None and _check_bolt(s) is None:
+        print(f"neo4j already running on {_uri(s)}", file=sys.stderr)
+        return 0
     java = _find_java()
     lib = _resolve_jars(s)
     if not _port_free(int(s["port"])):
@@ -217,13 +220,21 @@ def start() -> int:
             f" or choose another port with GRAPH_CKPT_NEO4J_PORT"
         )
     _write_config(s, inst)
-    if not (inst / "data" / "dbms" / "auth.ini").exists() and not (
-        inst / "data" / "databases" / "system"
-    ).exists():
+    if (
+        not (inst / "data" / "dbms" / "auth.ini").exists()
+        and not (inst / "data" / "databases" / "system").exists()
+    ):
         # The initial password can only be set before the first start.
         proc = subprocess.run(
-            [java, "-cp", f"{lib}/*", "org.neo4j.cli.AdminTool", "dbms",
-             "set-initial-password", s["password"]],
+            [
+                java,
+                "-cp",
+                f"{lib}/*",
+                "org.neo4j.cli.AdminTool",
+                "dbms",
+                "set-initial-password",
+                s["password"],
+            ],
             env={**os.environ, "NEO4J_HOME": str(inst), "NEO4J_CONF": str(inst / "conf")},
             capture_output=True,
             text=True,
@@ -234,7 +245,8 @@ def start() -> int:
     heap = s["heap"]
     cmd = [
         java,
-        f"-Xms{heap}", f"-Xmx{heap}",
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
         "-XX:+UseG1GC",
         "-XX:-OmitStackTraceInFastThrow",
         "-XX:+DisableExplicitGC",
@@ -244,7 +256,8 @@ def start() -> int:
         "--add-opens=java.base/java.io=ALL-UNNAMED",
         "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
         "--add-opens=java.base/java.lang=ALL-UNNAMED",
-        "-cp", f"{lib}/*",
+        "-cp",
+        f"{lib}/*",
         "org.neo4j.server.CommunityEntryPoint",
         f"--home-dir={inst}",
         f"--config-dir={inst / 'conf'}",
@@ -252,17 +265,19 @@ def start() -> int:
     ]
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=inst, start_new_session=True,
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=inst,
+            start_new_session=True,
         )
     (inst / "neo4j.pid").write_text(str(proc.pid))
     deadline = time.monotonic() + float(s["timeout"])
     reason: str | None = "not started"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise StartError(
-                f"neo4j exited with code {proc.returncode} while starting; see {log}"
-            )
+            raise StartError(f"neo4j exited with code {proc.returncode} while starting; see {log}")
         reason = _check_bolt(s)
         if reason is None:
             print(f"neo4j {NEO4J_VERSION} running on {_uri(s)} (pid {proc.pid})", file=sys.stderr)

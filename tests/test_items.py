@@ -59,13 +59,16 @@ def test_a_huge_id_is_not_echoed_whole():
     assert len(str(info.value)) < 500
 
 
-@pytest.mark.parametrize("name", ["load_items", "flights", "Personen-Ladung", "加载器", "a.b:c-d_1"])
+@pytest.mark.parametrize(
+    "name", ["load_items", "flights", "Personen-Ladung", "加载器", "a.b:c-d_1"]
+)
 def test_loader_names_allowed(name):  # type: ignore[no-untyped-def]
     assert validate_loader_name(name) == name
 
 
 @pytest.mark.parametrize(
-    "name", ["", " lead", "has space", "tab\there", "nul\x00", "x" * 201, "a'}) DETACH DELETE n//", 5]
+    "name",
+    ["", " lead", "has space", "tab\there", "nul\x00", "x" * 201, "a'}) DETACH DELETE n//", 5],
 )
 def test_loader_names_refused(name):  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidNameError, match="not allowed"):

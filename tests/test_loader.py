@@ -136,7 +136,9 @@ def test_a_bad_row_fails_alone_and_the_rest_commit(manager, driver):  # type: ig
 
 
 def test_a_row_neo4j_rejects_is_isolated(manager, driver):  # type: ignore[no-untyped-def]
-    driver.execute_query("CREATE CONSTRAINT person_id IF NOT EXISTS FOR (p:Person) REQUIRE p.id IS UNIQUE")
+    driver.execute_query(
+        "CREATE CONSTRAINT person_id IF NOT EXISTS FOR (p:Person) REQUIRE p.id IS UNIQUE"
+    )
     driver.execute_query("CREATE (:Person {id: 5})")
     try:
         with manager.run() as run:
@@ -251,8 +253,11 @@ def test_int_and_str_ids_are_different_items(manager, driver):  # type: ignore[n
 def test_extra_arguments_reach_the_loader(manager, driver):  # type: ignore[no-untyped-def]
     @checkpoint_loader(batch_size=10)
     def tagged(tx, rows, label_value, *, suffix):  # type: ignore[no-untyped-def]
-        tx.run("UNWIND $rows AS r CREATE (:Person {id: r.id, tag: $tag})", rows=rows,
-               tag=label_value + suffix)
+        tx.run(
+            "UNWIND $rows AS r CREATE (:Person {id: r.id, tag: $tag})",
+            rows=rows,
+            tag=label_value + suffix,
+        )
 
     with manager.run() as run:
         tagged(run, people(3), "a", suffix="b")
@@ -420,8 +425,11 @@ def test_sigkill_mid_load_then_resume_is_exactly_once(  # type: ignore[no-untype
     assert info.status == "running"
 
     done = subprocess.run(
-        [sys.executable, str(script)], env={**env, "DELAY": "0"}, capture_output=True,
-        text=True, check=True,
+        [sys.executable, str(script)],
+        env={**env, "DELAY": "0"},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     processed, skipped = map(int, done.stdout.split())
     assert processed + skipped == 2000

@@ -10,7 +10,6 @@ from datetime import timedelta
 import neo4j
 import pytest
 
-from graph_checkpoint import _cypher
 from graph_checkpoint import (
     CheckpointManager,
     ConfigMismatchError,
@@ -18,6 +17,7 @@ from graph_checkpoint import (
     InvalidConfigError,
     RunInfo,
     RunNotFoundError,
+    _cypher,
     checkpoint_loader,
 )
 
@@ -35,7 +35,11 @@ def test_run_ids_follow_the_seed_format_and_stay_unique(manager: CheckpointManag
 def test_start_complete_and_fail_are_recorded(manager: CheckpointManager):
     run = manager.start_run(description="explicit", config={"a": 1, "b": [1, 2]})
     info = manager.get_run(run.run_id)
-    assert (info.status, info.description, info.config) == ("running", "explicit", {"a": 1, "b": [1, 2]})
+    assert (info.status, info.description, info.config) == (
+        "running",
+        "explicit",
+        {"a": 1, "b": [1, 2]},
+    )
     assert info.host and info.pid
     done = run.complete()
     assert done.status == "completed"
@@ -174,9 +178,8 @@ def _unused_port() -> int:
 def test_a_server_that_is_down():  # type: ignore[no-untyped-def]
     with neo4j.GraphDatabase.driver(
         f"bolt://127.0.0.1:{_unused_port()}", auth=("neo4j", "x"), connection_timeout=2
-    ) as down:
-        with pytest.raises(ConnectionFailedError, match="cannot reach Neo4j"):
-            CheckpointManager(down).start_run()
+    ) as down, pytest.raises(ConnectionFailedError, match="cannot reach Neo4j"):
+        CheckpointManager(down).start_run()
 
 
 def test_the_manager_wants_a_sync_driver():

@@ -52,15 +52,23 @@ def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_missing_java_is_one_line(home: Path):
-    proc = script("start", GRAPH_CKPT_NEO4J_HOME=str(home), GRAPH_CKPT_JAVA="/nonexistent/java",
-                  GRAPH_CKPT_NEO4J_PORT=str(free_port()))
+    proc = script(
+        "start",
+        GRAPH_CKPT_NEO4J_HOME=str(home),
+        GRAPH_CKPT_JAVA="/nonexistent/java",
+        GRAPH_CKPT_NEO4J_PORT=str(free_port()),
+    )
     assert "Java 17 or 21 not found" in one_error_line(proc)
 
 
 def test_missing_maven_is_one_line(tmp_path: Path):
     # An empty home has no jars, and a PATH without mvn cannot fetch them.
-    proc = script("start", GRAPH_CKPT_NEO4J_HOME=str(tmp_path), PATH=str(Path(sys.executable).parent),
-                  GRAPH_CKPT_NEO4J_PORT=str(free_port()))
+    proc = script(
+        "start",
+        GRAPH_CKPT_NEO4J_HOME=str(tmp_path),
+        PATH=str(Path(sys.executable).parent),
+        GRAPH_CKPT_NEO4J_PORT=str(free_port()),
+    )
     assert "Maven not found" in one_error_line(proc)
 
 
@@ -83,8 +91,12 @@ def test_usage():
 @pytest.mark.slow
 def test_start_env_stop_and_a_wrong_password(home: Path):
     port = str(free_port())
-    env = {"GRAPH_CKPT_NEO4J_HOME": str(home), "GRAPH_CKPT_NEO4J_PORT": port,
-           "GRAPH_CKPT_NEO4J_HEAP": "512m", "GRAPH_CKPT_NEO4J_PAGECACHE": "64m"}
+    env = {
+        "GRAPH_CKPT_NEO4J_HOME": str(home),
+        "GRAPH_CKPT_NEO4J_PORT": port,
+        "GRAPH_CKPT_NEO4J_HEAP": "512m",
+        "GRAPH_CKPT_NEO4J_PAGECACHE": "64m",
+    }
     try:
         started = script("start", **env)
         assert started.returncode == 0, started.stderr
