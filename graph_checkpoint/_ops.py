@@ -24,6 +24,7 @@ from .errors import (
     GraphCheckpointError,
     InvalidConfigError,
     RunNotFoundError,
+    RunStateError,
 )
 from .model import LoaderProgress, RunInfo
 
@@ -154,6 +155,10 @@ def resume_run(run_id: str | None, config: Mapping[str, Any] | None, force: bool
             )
         run_id = records[0]["run"]["run_id"]
     info: RunInfo = yield from get_run(run_id)
+    if info.status == "deleting":
+        raise RunStateError(
+            f"run {info.run_id} is being deleted ('graph-ckpt delete'); start a new run instead"
+        )
     if payload is not None and not force:
         stored = set(info.config) if info.config is not None else set()
         given = set(config or {})

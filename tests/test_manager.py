@@ -207,3 +207,13 @@ def test_loader_progress_is_one_cheap_read(manager: CheckpointManager, driver): 
     assert hits < 500
     [progress] = run.progress()
     assert progress.processed == 20_000
+
+
+def test_a_run_being_deleted_cannot_be_resumed(manager: CheckpointManager, driver):  # type: ignore[no-untyped-def]
+    run = manager.start_run()
+    run.interrupt()
+    driver.execute_query(
+        "MATCH (r:CheckpointRun {run_id: $r}) SET r.status = 'deleting'", r=run.run_id
+    )
+    with pytest.raises(RunStateError, match="being deleted"):
+        manager.resume_run(run.run_id)
