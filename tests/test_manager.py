@@ -17,6 +17,7 @@ from graph_checkpoint import (
     InvalidConfigError,
     RunInfo,
     RunNotFoundError,
+    RunStateError,
     _cypher,
     checkpoint_loader,
 )
