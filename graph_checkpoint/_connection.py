@@ -18,6 +18,11 @@ def translate_error(exc: BaseException, database: str | None) -> BaseException:
             "Neo4j refused the credentials: check NEO4J_USERNAME and NEO4J_PASSWORD"
             " (or --username/--password)"
         )
+    if isinstance(exc, neo4j_errors.ServiceUnavailable) and "handshake" in str(exc).lower():
+        return ConnectionFailedError(
+            "the server did not answer as Neo4j (no Bolt handshake): check that NEO4J_URI"
+            " (or --uri) points at a Neo4j server's Bolt port"
+        )
     if isinstance(exc, neo4j_errors.ServiceUnavailable):
         return ConnectionFailedError(
             f"cannot reach Neo4j ({_first_line(exc)}): check that the server is running and"
@@ -39,4 +44,5 @@ def translate_error(exc: BaseException, database: str | None) -> BaseException:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    # The driver appends "(resolved to (...))" and a colon; the address before it says enough.
+    return text[0].split(" (resolved to")[0].rstrip(":") if text else type(exc).__name__

@@ -26,8 +26,9 @@ def _native(value: Any) -> Any:
 class RunInfo:
     """One ``:CheckpointRun`` node as it was read.
 
-    ``status`` is running, completed, failed or interrupted; ``stale`` is True for a running
-    run whose heartbeat stopped (its process died without closing it).
+    ``status`` is running, completed, failed or interrupted (or deleting, while
+    ``graph-ckpt`` deletes it); ``stale`` is True for a running run whose heartbeat stopped
+    (its process died without closing it).
     """
 
     run_id: str

@@ -1,8 +1,11 @@
 // Per-loader progress of one run: reads one node per loader and a few counter shards,
 // never the processed items themselves, so it is cheap for runs of any size.
 // Parameters: $run_id
-MATCH (l:CheckpointLoader {run_id: $run_id})
-OPTIONAL MATCH (c:CheckpointCounter {run_id: $run_id, loader: l.loader})
+// The IS NOT NULL predicates let the composite uniqueness indexes serve these lookups.
+MATCH (l:CheckpointLoader)
+WHERE l.run_id = $run_id AND l.loader IS NOT NULL
+OPTIONAL MATCH (c:CheckpointCounter)
+WHERE c.run_id = $run_id AND c.loader = l.loader AND c.shard IS NOT NULL
 WITH l,
      coalesce(sum(c.processed), 0) AS processed,
      coalesce(sum(c.failed), 0) AS failed,

@@ -1,0 +1,474 @@
+"""Administration of checkpoint runs: list, inspect, stream failures, delete, clean up.
+
+These are the library functions behind the ``graph-ckpt`` command line; scripts can call
+them directly with a :class:`~graph_checkpoint.CheckpointManager`::
+
+    from graph_checkpoint import CheckpointManager, admin
+
+    manager = CheckpointManager(driver)
+    for summary in admin.list_runs(manager, status="failed", limit=10):
+        print(summary.run.run_id, summary.processed)
+    admin.cleanup(manager, keep=3, per_loader=True, older_than=timedelta(days=30))
+
+Staleness is judged by the server's clock (``datetime()``), never the client's. Deleting
+goes in bounded transactions (``batch_size`` items each), so a run with millions of items
+neither holds one giant transaction nor fills the server's memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import _cypher
+from ._connection import translate_error
+from ._ops import Op, Read, Write
+from ._ops import get_run as _get_run_op
+from .errors import GraphCheckpointError, RunNotFoundError, RunStateError
+from .manager import CheckpointManager
+from .model import STALE_AFTER, LoaderProgress, RunInfo, _native
+
+__all__ = [
+    "DELETE_BATCH_SIZE",
+    "CleanupCandidate",
+    "CleanupResult",
+    "DeleteProgress",
+    "DeleteResult",
+    "FailedItemInfo",
+    "RunDetails",
+    "RunSummary",
+    "cleanup",
+    "delete_run",
+    "is_live",
+    "iter_failures",
+    "latest_run_id",
+    "list_runs",
+    "run_details",
+]
+
+log = logging.getLogger("graph_checkpoint.admin")
+
+DELETE_BATCH_SIZE = 10_000
+"""Items deleted per transaction: few round trips, yet each transaction stays small."""
+
+_NO_LIMIT = 2**62
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run with its per-loader progress, as :func:`list_runs` returns it."""
+
+    run: RunInfo
+    loaders: tuple[LoaderProgress, ...] = ()
+
+    @property
+    def processed(self) -> int:
+        """Items processed over all loaders."""
+        return sum(p.processed for p in self.loaders)
+
+    @property
+    def failed(self) -> int:
+        """Items that failed (and were not processed since) over all loaders."""
+        return sum(p.failed for p in self.loaders)
+
+    @property
+    def skipped(self) -> int:
+        """Items skipped because an earlier pass had processed them, over all loaders."""
+        return sum(p.skipped for p in self.loaders)
+
+    @property
+    def throughput(self) -> float | None:
+        """Items processed or failed per second of the run's duration, when it is known."""
+        duration = self.run.duration
+        if duration is None or duration.total_seconds() <= 0:
+            return None
+        return (self.processed + self.failed) / duration.total_seconds()
+
+
+@dataclass(frozen=True)
+class FailedItemInfo:
+    """One ``:FailedItem``: an item whose load failed, with the error of its last attempt."""
+
+    run_id: str
+    loader: str
+    item_id: str | int
+    attempts: int
+    error_type: str | None
+    error: str | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_record(cls, run_id: str, record: dict[str, Any]) -> FailedItemInfo:
+        """Build from a row of ``recent_failures.cypher`` or ``all_failures.cypher``."""
+        return cls(
+            run_id=run_id,
+            loader=record["loader"],
+            item_id=record["item_id"],
+            attempts=int(record["attempts"] or 0),
+            error_type=record["error_type"],
+            error=record["error"],
+            updated_at=_native(record["updated_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class RunDetails(RunSummary):
+    """Everything :func:`run_details` knows about one run.
+
+    ``failures`` are the most recently failed items, newest first (at most the number
+    asked for); ``RunSummary.failed`` counts all of them.
+    """
+
+    failures: tuple[FailedItemInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeleteProgress:
+    """Passed to ``on_progress`` after each delete transaction.
+
+    ``expected`` is the run's item count from its counters (None when unknown); ``deleted``
+    the items deleted so far; ``done`` is True once the run node itself is gone.
+    """
+
+    run_id: str
+    deleted: int
+    expected: int | None
+    elapsed: float
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """What :func:`delete_run` removed."""
+
+    run_id: str
+    items: int
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        """Items deleted per second."""
+        return self.items / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class CleanupCandidate:
+    """A run :func:`cleanup` considered, with its item count from the counters."""
+
+    run: RunInfo
+    loaders: tuple[str, ...]
+    items: int
+    now: datetime | None = None
+    """The server's clock when the candidate was read."""
+
+
+@dataclass
+class CleanupResult:
+    """What :func:`cleanup` deleted (or, with ``dry_run``, would delete).
+
+    ``selected`` are the runs that go, newest first; ``kept`` the runs that stay;
+    ``protected`` the running, non-stale runs left alone that would otherwise go.
+    """
+
+    dry_run: bool
+    selected: list[CleanupCandidate] = field(default_factory=list)
+    kept: list[CleanupCandidate] = field(default_factory=list)
+    protected: list[CleanupCandidate] = field(default_factory=list)
+    deleted: list[DeleteResult] = field(default_factory=list)
+
+    @property
+    def items(self) -> int:
+        """Items deleted, or with ``dry_run`` the items that would be deleted."""
+        if self.dry_run:
+            return sum(c.items for c in self.selected)
+        return sum(d.items for d in self.deleted)
+
+
+ProgressCallback = Callable[[DeleteProgress], Any]
+
+
+def is_live(run: RunInfo) -> bool:
+    """True for a run whose process is still working on it: running with a fresh heartbeat."""
+    return run.status == "running" and not run.stale
+
+
+# ----------------------------------------------------------------------------- operations
+# Generators in the style of ``_ops``: they yield Read/Write steps that the manager's IO
+# layer performs (in managed transactions, with retries and error translation).
+
+
+def _list_runs_op(status: str | None, loader: str | None, limit: int | None) -> Op:
+    records = yield Read(
+        "list_runs",
+        {
+            "status": status,
+            "loader": loader,
+            "limit": _NO_LIMIT if limit is None else limit,
+            "stale_seconds": int(STALE_AFTER.total_seconds()),
+        },
+    )
+    return [
+        RunSummary(
+            run=RunInfo.from_record(r["run"], now=r["now"]),
+            loaders=tuple(LoaderProgress.from_record(p) for p in r["loaders"]),
+        )
+        for r in records
+    ]
+
+
+def _latest_run_op() -> Op:
+    records = yield Read("latest_run", {})
+    if not records:
+        raise RunNotFoundError("there are no runs in this database yet")
+    run_id: str = records[0]["run_id"]
+    return run_id
+
+
+def _details_op(run_id: str, failures: int) -> Op:
+    info: RunInfo = yield from _get_run_op(run_id)
+    progress = yield Read("loader_progress", {"run_id": run_id})
+    recent: list[dict[str, Any]] = []
+    if failures > 0:
+        recent = yield Read("recent_failures", {"run_id": run_id, "limit": failures})
+    return RunDetails(
+        run=info,
+        loaders=tuple(LoaderProgress.from_record(p) for p in progress),
+        failures=tuple(FailedItemInfo.from_record(run_id, r) for r in recent),
+    )
+
+
+def _candidates_op() -> Op:
+    records = yield Read("cleanup_candidates", {})
+    return [
+        CleanupCandidate(
+            run=RunInfo.from_record(r["run"], now=r["now"]),
+            loaders=tuple(sorted(set(r["loaders"]))),
+            items=int(r["items"]),
+            now=_native(r["now"]),
+        )
+        for r in records
+    ]
+
+
+def _delete_op(
+    run_id: str, batch_size: int, force: bool, on_progress: ProgressCallback | None
+) -> Op:
+    info: RunInfo = yield from _get_run_op(run_id)
+    if is_live(info) and not force:
+        raise RunStateError(
+            f"run {run_id} is running (heartbeat {_ago(info)}): stop its load first, or"
+            " force the delete (--force / force=True)"
+        )
+    progress = yield Read("loader_progress", {"run_id": run_id})
+    expected = sum(int(p["processed"]) + int(p["failed"]) for p in progress) or None
+    started = time.monotonic()
+    yield Write("mark_run_deleting", {"run_id": run_id})
+    deleted = 0
+    while True:
+        records = yield Write("delete_run_items", {"run_id": run_id, "batch": batch_size})
+        count = int(records[0]["deleted"]) if records else 0
+        deleted += count
+        if on_progress is not None:
+            on_progress(DeleteProgress(run_id, deleted, expected, time.monotonic() - started))
+        if count == 0:
+            break
+    yield Write("delete_run_node", {"run_id": run_id})
+    elapsed = time.monotonic() - started
+    if on_progress is not None:
+        on_progress(DeleteProgress(run_id, deleted, expected, elapsed, done=True))
+    log.info("deleted run %s with %d items in %.2fs", run_id, deleted, elapsed)
+    return DeleteResult(run_id=run_id, items=deleted, elapsed=elapsed)
+
+
+def _ago(info: RunInfo) -> str:
+    return f"updated at {info.updated_at:%Y-%m-%d %H:%M:%S}" if info.updated_at else "unknown"
+
+
+# ------------------------------------------------------------------------------ public API
+
+
+def list_runs(
+    manager: CheckpointManager,
+    *,
+    status: str | None = None,
+    loader: str | None = None,
+    limit: int | None = None,
+) -> list[RunSummary]:
+    """Runs newest first, each with its per-loader progress.
+
+    ``status`` keeps runs with that stored status (running, completed, failed, interrupted,
+    deleting) or, for ``"stale"``, running runs whose heartbeat stopped; ``"running"``
+    includes the stale ones. ``loader`` keeps runs that have a loader of that name;
+    ``limit`` caps the number of runs.
+    """
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be 0 or more, got {limit}")
+    result: list[RunSummary] = manager._io.run(_list_runs_op(status, loader, limit))
+    return result
+
+
+def latest_run_id(manager: CheckpointManager) -> str:
+    """The id of the newest run; raises :class:`RunNotFoundError` when there is none."""
+    result: str = manager._io.run(_latest_run_op())
+    return result
+
+
+def run_details(manager: CheckpointManager, run_id: str, *, failures: int = 10) -> RunDetails:
+    """One run with its per-loader progress and its ``failures`` most recent failed items.
+
+    Raises :class:`RunNotFoundError` for an unknown id.
+    """
+    if failures < 0:
+        raise ValueError(f"failures must be 0 or more, got {failures}")
+    result: RunDetails = manager._io.run(_details_op(run_id, failures))
+    return result
+
+
+def iter_failures(
+    manager: CheckpointManager, run_id: str
+) -> Generator[FailedItemInfo, None, None]:
+    """Every failed item of ``run_id``, in no particular order, streamed from the server.
+
+    Records are fetched in batches as the iterator is consumed, so memory stays bounded
+    however many items failed. Raises :class:`RunNotFoundError` for an unknown id (checked
+    before the first item is yielded). Close the iterator (or consume it) to end the query.
+    """
+    manager.get_run(run_id)
+    return _stream_failures(manager, run_id)
+
+
+def _stream_failures(
+    manager: CheckpointManager, run_id: str
+) -> Generator[FailedItemInfo, None, None]:
+    io = manager._io
+    try:
+        # An auto-commit query streams its records (fetch_size at a time) instead of the
+        # managed transactions' list, which would hold every failure in memory.
+        with io.session(write=False) as session:
+            result = session.run(_cypher.query("all_failures"), {"run_id": run_id})
+            for record in result:
+                yield FailedItemInfo.from_record(run_id, record.data())
+    except Exception as exc:
+        translated = translate_error(exc, io.database)
+        if translated is exc:
+            raise
+        raise translated from exc
+
+
+def delete_run(
+    manager: CheckpointManager,
+    run_id: str,
+    *,
+    batch_size: int = DELETE_BATCH_SIZE,
+    force: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> DeleteResult:
+    """Delete a run with its processed and failed items, loaders and counters.
+
+    Items go ``batch_size`` per transaction; ``on_progress`` is called after each one. The
+    run is first marked ``deleting`` so no load resumes it meanwhile; if the delete is
+    interrupted, delete it again to finish. A running run with a fresh heartbeat is refused
+    with :class:`RunStateError` unless ``force``. Raises :class:`RunNotFoundError` for an
+    unknown id.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    result: DeleteResult = manager._io.run(_delete_op(run_id, batch_size, force, on_progress))
+    return result
+
+
+def cleanup(
+    manager: CheckpointManager,
+    *,
+    keep: int | None = None,
+    per_loader: bool = False,
+    older_than: timedelta | None = None,
+    include_running: bool = False,
+    dry_run: bool = False,
+    batch_size: int = DELETE_BATCH_SIZE,
+    on_progress: ProgressCallback | None = None,
+) -> CleanupResult:
+    """Delete old runs with their items.
+
+    ``keep`` keeps the newest N runs (by start time); with ``per_loader`` the newest N of
+    each loader name, so a run stays if it is among the newest N for any of its loaders
+    (runs without loaders form one group). ``older_than`` deletes only runs whose last
+    activity (finish, else last heartbeat, else start) is older than that; given both, a run
+    goes only if it is outside the kept N *and* older. Runs that are running with a fresh
+    heartbeat are never deleted unless ``include_running``; runs left ``deleting`` by an
+    interrupted delete always go. ``dry_run`` deletes nothing and returns what would go.
+    """
+    if keep is None and older_than is None:
+        raise GraphCheckpointError(
+            "cleanup needs keep or older_than (or both): it will not delete every run"
+        )
+    if keep is not None and keep < 0:
+        raise ValueError(f"keep must be 0 or more, got {keep}")
+    candidates: list[CleanupCandidate] = manager._io.run(_candidates_op())
+    result = CleanupResult(dry_run=dry_run)
+    kept_ids = _kept_by_rank(candidates, keep, per_loader)
+    for candidate in candidates:
+        run = candidate.run
+        goes = run.status == "deleting" or (
+            run.run_id not in kept_ids and _older(candidate, older_than)
+        )
+        if not goes:
+            result.kept.append(candidate)
+        elif is_live(run) and not include_running:
+            result.protected.append(candidate)
+            result.kept.append(candidate)
+        else:
+            result.selected.append(candidate)
+    if dry_run:
+        return result
+    for candidate in result.selected:
+        try:
+            result.deleted.append(
+                delete_run(
+                    manager,
+                    candidate.run.run_id,
+                    batch_size=batch_size,
+                    force=include_running,
+                    on_progress=on_progress,
+                )
+            )
+        except RunNotFoundError:
+            # Another cleanup got there first: the run is gone, which is what we wanted.
+            log.info("run %s was already deleted", candidate.run.run_id)
+    return result
+
+
+def _kept_by_rank(
+    candidates: list[CleanupCandidate], keep: int | None, per_loader: bool
+) -> set[str]:
+    """Ids of the runs within the newest ``keep`` (overall or per loader); none when None."""
+    if keep is None:
+        return set()
+    # Candidates arrive newest first, so ranking is counting in order.
+    ranked = [c for c in candidates if c.run.status != "deleting"]
+    if not per_loader:
+        return {c.run.run_id for c in ranked[:keep]}
+    seen: dict[str, int] = {}
+    kept: set[str] = set()
+    for candidate in ranked:
+        for name in candidate.loaders or ("",):
+            seen[name] = seen.get(name, 0) + 1
+            if seen[name] <= keep:
+                kept.add(candidate.run.run_id)
+    return kept
+
+
+def _older(candidate: CleanupCandidate, older_than: timedelta | None) -> bool:
+    if older_than is None:
+        return True
+    run = candidate.run
+    last = run.finished_at or run.updated_at or run.started_at
+    now = candidate.now
+    if last is None or now is None:
+        return False
+    return now - last > older_than
+
