@@ -6,6 +6,7 @@ what to query, how to split a failing batch and how to count are the shared gene
 
 from __future__ import annotations
 
+import functools
 import asyncio
 import inspect
 import logging
@@ -142,6 +143,11 @@ async def run_loader(
     await io.run(_ops.start_loader(run_id, name, load.total))
     load.begin()
     sessions = {id(w): io.session(quiet=False) for w in load.workers}
+    # A server-side timeout turns a batch that hangs (say, on a lock held by a transaction
+    # the loader opened itself) into an error instead of a stalled load.
+    work = neo4j.unit_of_work(timeout=options.transaction_timeout)(
+        functools.partial(_transaction_work)
+    )
 
     async def call_loader(tx: neo4j.AsyncManagedTransaction, batch: list[Any]) -> Any:
         returned = loader(tx, batch, *extra_args, **kwargs)
@@ -165,7 +171,7 @@ async def run_loader(
                     _ops.record_failure(run_id, name, worker.shard, step.entry[0], step.error)
                 )
             outcome: _engine.TxOutcome = await sessions[id(worker)].execute_write(
-                _transaction_work,
+                work,
                 load.scope(worker),
                 step.entries,
                 worker.pending_skipped,

@@ -58,12 +58,17 @@ class LoaderOptions:
     max_attempts: int = 3
     progress: bool | None = None
     on_progress: Callable[[Any], None] | None = None
+    transaction_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}")
         if not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be a positive int, got {self.workers!r}")
+        if self.transaction_timeout is not None and not self.transaction_timeout > 0:
+            raise ValueError(
+                f"transaction_timeout must be positive seconds, got {self.transaction_timeout!r}"
+            )
         if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
             raise ValueError(f"max_attempts must be a positive int, got {self.max_attempts!r}")
 
@@ -232,7 +237,7 @@ def is_collision(exc: BaseException) -> bool:
 
 
 def is_interruption(exc: BaseException) -> bool:
-    """True for a transient failure (lost server, leader switch, deadlock) that outlasted retries."""
+    """True for a transient failure (lost server, leader switch, deadlock) past the retries."""
     if isinstance(exc, (neo4j_errors.Neo4jError, neo4j_errors.DriverError)):
         return bool(exc.is_retryable())
     return isinstance(exc, (ConnectionError, TimeoutError))
@@ -355,7 +360,7 @@ class WorkerState:
 class Load:
     """The state of one loader call, shared by the sync and the async runner."""
 
-    def __init__(self, run_id: str, options: LoaderOptions, items: Iterable[Any]) -> None:
+    def __init__(self, run_id: str, options: LoaderOptions, items: object) -> None:
         self.run_id = run_id
         self.options = options
         try:
@@ -371,14 +376,20 @@ class Load:
     def begin(self) -> None:
         """Start reporting progress (after the loader node exists)."""
         self._reporter = _Reporter(
-            self.options.name, self.run_id, self.total, self.options.progress,
+            self.options.name,
+            self.run_id,
+            self.total,
+            self.options.progress,
             self.options.on_progress,
         )
 
     def scope(self, worker: WorkerState) -> Scope:
         """The run, loader and shard a worker's batches write to."""
         return Scope(
-            self.run_id, self.options.name, worker.shard, self.options.retry_failed,
+            self.run_id,
+            self.options.name,
+            worker.shard,
+            self.options.retry_failed,
             self.options.max_attempts,
         )
 

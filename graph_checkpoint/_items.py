@@ -50,7 +50,15 @@ def check_item_id(value: Any, item: Any) -> ItemId:
                 item,
             )
     else:
-        size = len(value.encode("utf-8", "surrogatepass"))
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            # Lone surrogates cannot cross the Bolt protocol, which speaks UTF-8.
+            raise InvalidItemError(
+                f"item id {_short_repr(value)} is not valid Unicode text (it holds a lone"
+                f" surrogate): decode the source with errors='replace' or use another id",
+                item,
+            ) from None
         if size > MAX_ID_BYTES:
             raise InvalidItemError(
                 f"item id of {size} bytes is longer than {MAX_ID_BYTES}: use a shorter key,"

@@ -78,11 +78,27 @@ def config_json(config: Mapping[str, Any] | None) -> str | None:
         if not isinstance(key, str):
             raise InvalidConfigError(f"config keys must be strings, got {key!r}")
     try:
-        return json.dumps(config, sort_keys=True, allow_nan=False, ensure_ascii=False)
+        text = json.dumps(config, sort_keys=True, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise InvalidConfigError(
             f"config is not JSON-serializable ({exc}): use str, int, float, bool, None,"
             " lists and dicts only"
+        ) from None
+    check_text("config", text)
+    return text
+
+
+def check_text(what: str, value: object) -> None:
+    """Refuse a string Neo4j cannot store: one holding a lone surrogate (not valid UTF-8)."""
+    if not isinstance(value, str):  # None, or a wrong type that is reported elsewhere
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # The driver would fail later with a bare UnicodeEncodeError; say what to fix instead.
+        raise InvalidConfigError(
+            f"{what} is not valid Unicode (it holds a lone surrogate, e.g. from a badly"
+            " decoded file), so Neo4j cannot store it: decode it properly"
         ) from None
 
 
@@ -127,6 +143,8 @@ def create_run(
     payload = config_json(config)
     if description is not None and not isinstance(description, str):
         raise InvalidConfigError(f"description must be a str, got {type(description).__name__}")
+    check_text("run id", run_id)
+    check_text("description", description)
     base = run_id or new_run_id()
     for attempt in range(1, 1000):
         candidate = base if attempt == 1 else f"{base}_{attempt}"
@@ -165,6 +183,8 @@ def resume_run(run_id: str | None, config: Mapping[str, Any] | None, force: bool
         if stored != given:
             raise ConfigMismatchError(info.run_id, sorted(stored - given), sorted(given - stored))
     records = yield Write("resume_run", {"run_id": info.run_id, **_host_and_pid()})
+    if not records:
+        raise RunStateError(f"run {info.run_id} is being deleted; start a new run instead")
     return RunInfo.from_record(records[0]["run"])
 
 
@@ -180,6 +200,8 @@ def open_run(
     otherwise, so several processes given the same id share one run.
     """
     payload = config_json(config)
+    check_text("run id", run_id)
+    check_text("description", description)
     if run_id is not None:
         records = yield Read("get_run", {"run_id": run_id})
         if not records:

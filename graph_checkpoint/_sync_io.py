@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -126,6 +127,11 @@ def run_loader(
     load.begin()
     # Each worker writes through its own session; sessions are not thread-safe.
     sessions = {id(w): io.session(quiet=False) for w in load.workers}
+    # A server-side timeout turns a batch that hangs (say, on a lock held by a transaction
+    # the loader opened itself) into an error instead of a stalled load.
+    work = neo4j.unit_of_work(timeout=options.transaction_timeout)(
+        functools.partial(_transaction_work)
+    )
 
     def call_loader(tx: neo4j.ManagedTransaction, batch: list[Any]) -> Any:
         return loader(tx, batch, *extra_args, **kwargs)
@@ -140,7 +146,7 @@ def run_loader(
                     _ops.record_failure(run_id, name, worker.shard, step.entry[0], step.error)
                 )
             outcome: _engine.TxOutcome = sessions[id(worker)].execute_write(
-                _transaction_work,
+                work,
                 load.scope(worker),
                 step.entries,
                 worker.pending_skipped,

@@ -266,7 +266,12 @@ def _delete_op(
     progress = yield Read("loader_progress", {"run_id": run_id})
     expected = sum(int(p["processed"]) + int(p["failed"]) for p in progress) or None
     started = time.monotonic()
-    yield Write("mark_run_deleting", {"run_id": run_id})
+    marked = yield Write(
+        "mark_run_deleting",
+        {"run_id": run_id, "force": force, "stale_seconds": int(STALE_AFTER.total_seconds())},
+    )
+    if not marked:
+        raise RunStateError(f"run {run_id} was resumed meanwhile: stop its load first")
     deleted = 0
     while True:
         records = yield Write("delete_run_items", {"run_id": run_id, "batch": batch_size})

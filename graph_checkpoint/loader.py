@@ -158,6 +158,7 @@ def checkpoint_loader(
     checkpoint_interval: int | None = None,
     progress: bool | None = None,
     on_progress: Callable[[Progress], Any] | None = None,
+    transaction_timeout: float | None = None,
 ) -> Callable[[F], CheckpointedLoader]: ...
 
 
@@ -174,6 +175,7 @@ def checkpoint_loader(
     checkpoint_interval: int | None = None,
     progress: bool | None = None,
     on_progress: Callable[[Progress], Any] | None = None,
+    transaction_timeout: float | None = None,
 ) -> CheckpointedLoader | Callable[[F], CheckpointedLoader]:
     """Make a Neo4j loader function resumable and exactly-once.
 
@@ -196,8 +198,10 @@ def checkpoint_loader(
     callable; default: the item itself if it is a str or int, else its ``"id"``),
     ``workers`` (batches loaded at once, each in its own transaction), ``retry_failed`` and
     ``max_attempts`` (whether and how often failed items are tried again on resume),
-    ``progress`` (a bar on a terminal; None means when stderr is a TTY) and ``on_progress``
-    (called with a :class:`Progress` after each batch).
+    ``progress`` (a bar on a terminal; None means when stderr is a TTY), ``on_progress``
+    (called with a :class:`Progress` after each batch) and ``transaction_timeout`` (seconds
+    after which the server aborts a batch's transaction: a batch that hangs then stops the
+    load with the server's error instead, leaving the run resumable).
     """
     if (
         batch_size is not None
@@ -216,6 +220,7 @@ def checkpoint_loader(
             max_attempts=max_attempts,
             progress=progress,
             on_progress=on_progress,
+            transaction_timeout=transaction_timeout,
         )
         if inspect.iscoroutinefunction(target):
             from .aio import AsyncCheckpointedLoader

@@ -453,3 +453,23 @@ def test_two_processes_on_one_run_process_each_item_once(  # type: ignore[no-unt
     processed = [int(out.split()[0]) for out in outputs]
     assert sum(processed) == 3000
     assert person_counts(driver) == (3000, 3000)
+
+
+def test_transaction_timeout_turns_a_self_deadlock_into_an_error(manager, driver):  # type: ignore[no-untyped-def]
+    driver.execute_query("CREATE (:Counter {name: 'c', n: 0})")
+
+    @checkpoint_loader(batch_size=5, transaction_timeout=2)
+    def own_transaction(tx, rows):  # type: ignore[no-untyped-def]
+        tx.run("MATCH (c:Counter) SET c.n = c.n + 1")
+        # A second transaction on the node the batch holds locked: it waits for the batch,
+        # which waits for it. Only the server-side timeout can end that.
+        driver.execute_query(neo4j.Query("MATCH (c:Counter) SET c.n = c.n + 10", timeout=30))
+
+    started = time.monotonic()
+    with pytest.raises(neo4j.exceptions.Neo4jError), manager.run() as run:
+        own_transaction(run, people(5))
+    assert time.monotonic() - started < 25
+    assert manager.get_run(run.run_id).status == "failed"
+    records, _, _ = driver.execute_query("MATCH (c:Counter) RETURN c.n AS n")
+    # The batch rolled back whole; only the loader's own side transaction may have landed.
+    assert records[0]["n"] in (0, 10)

@@ -1,0 +1,1 @@
+"""Fault-injection tests: crashes, server restarts, concurrency, cleanup under load."""
