@@ -6,8 +6,8 @@ what to query, how to split a failing batch and how to count are the shared gene
 
 from __future__ import annotations
 
-import functools
 import asyncio
+import functools
 import inspect
 import logging
 from collections.abc import AsyncIterable, Callable, Generator, Iterable

@@ -333,9 +333,7 @@ def run_details(manager: CheckpointManager, run_id: str, *, failures: int = 10) 
     return result
 
 
-def iter_failures(
-    manager: CheckpointManager, run_id: str
-) -> Generator[FailedItemInfo, None, None]:
+def iter_failures(manager: CheckpointManager, run_id: str) -> Generator[FailedItemInfo, None, None]:
     """Every failed item of ``run_id``, in no particular order, streamed from the server.
 
     Records are fetched in batches as the iterator is consumed, so memory stays bounded
@@ -476,4 +474,3 @@ def _older(candidate: CleanupCandidate, older_than: timedelta | None) -> bool:
     if last is None or now is None:
         return False
     return now - last > older_than
-

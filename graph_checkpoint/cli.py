@@ -116,10 +116,13 @@ class Connection:
             auth = (self.username, password) if password is not None else None
             try:
                 driver = neo4j.GraphDatabase.driver(
-                    self.uri, auth=auth, connection_timeout=10.0,
+                    self.uri,
+                    auth=auth,
+                    connection_timeout=10.0,
                     # Bounds the Bolt handshake too, so a server that is not Neo4j fails
                     # in seconds rather than the driver's default minute.
-                    connection_acquisition_timeout=15.0, max_transaction_retry_time=5.0,
+                    connection_acquisition_timeout=15.0,
+                    max_transaction_retry_time=5.0,
                 )
             except (ValueError, neo4j_errors.ConfigurationError) as exc:
                 raise click.BadParameter(_one_line(str(exc)), param_hint="'--uri'") from None
@@ -160,19 +163,34 @@ def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """
 
     @click.option(
-        "--uri", envvar="NEO4J_URI", default=DEFAULT_URI, show_default=True, metavar="URI",
+        "--uri",
+        envvar="NEO4J_URI",
+        default=DEFAULT_URI,
+        show_default=True,
+        metavar="URI",
         help="Bolt URI of the server [env NEO4J_URI].",
     )
     @click.option(
-        "--username", "-u", envvar="NEO4J_USERNAME", default="neo4j", show_default=True,
+        "--username",
+        "-u",
+        envvar="NEO4J_USERNAME",
+        default="neo4j",
+        show_default=True,
         help="User to log in as [env NEO4J_USERNAME].",
     )
     @click.option(
-        "--password", "-p", envvar="NEO4J_PASSWORD", default=None, show_default=False,
+        "--password",
+        "-p",
+        envvar="NEO4J_PASSWORD",
+        default=None,
+        show_default=False,
         help="Password [env NEO4J_PASSWORD]; prompted for on a terminal when unset.",
     )
     @click.option(
-        "--database", "-d", envvar="NEO4J_DATABASE", default=None,
+        "--database",
+        "-d",
+        envvar="NEO4J_DATABASE",
+        default=None,
         help="Database [env NEO4J_DATABASE]; the server's default when unset.",
     )
     @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
@@ -441,7 +459,8 @@ def main() -> None:
 
 @main.command("list")
 @click.option(
-    "--status", type=click.Choice(STATUSES),
+    "--status",
+    type=click.Choice(STATUSES),
     help="Only runs with this status ('running' includes stale runs).",
 )
 @click.option("--loader", metavar="NAME", help="Only runs that have a loader of this name.")
@@ -461,16 +480,27 @@ def list_command(
         filtered = " matching the filters" if status or loader else ""
         click.echo(f"No runs{filtered} in {conn.where}.")
         return
-    table = _table(console, "RUN ID", "STATUS", "STARTED (UTC)", "DURATION", "DESCRIPTION",
-                   "LOADER done/failed/total")
+    table = _table(
+        console,
+        "RUN ID",
+        "STATUS",
+        "STARTED (UTC)",
+        "DURATION",
+        "DESCRIPTION",
+        "LOADER done/failed/total",
+    )
     for column in (0, 1, 2, 3, 5):
         table.columns[column].no_wrap = True
     table.columns[4].overflow = "fold"
     for summary in runs:
         run = summary.run
         table.add_row(
-            Text(run.run_id), _status_text(run), _when(run.started_at),
-            _duration(run.duration), Text(run.description or ""), _loaders_cell(summary),
+            Text(run.run_id),
+            _status_text(run),
+            _when(run.started_at),
+            _duration(run.duration),
+            Text(run.description or ""),
+            _loaders_cell(summary),
         )
     _emit(console, table)
 
@@ -490,12 +520,19 @@ def _loaders_cell(summary: RunSummary) -> Text:
 @_run_id_argument
 @click.option("--latest", is_flag=True, help="Show the newest run.")
 @click.option(
-    "--failures", "failure_count", type=click.IntRange(min=0), default=10, show_default=True,
+    "--failures",
+    "failure_count",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
     help="How many of the most recent failed items to show.",
 )
 @click.option("--watch", is_flag=True, help="Refresh until the run is no longer running.")
 @click.option(
-    "--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
     help="Seconds between refreshes with --watch.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -523,11 +560,13 @@ def show_command(
         run_id = admin.latest_run_id(manager)
     details = admin.run_details(manager, run_id, failures=failure_count)
     if as_json:
-        _echo_json({
-            "run": run_json(details),
-            "recent_failures": [failure_json(f) for f in details.failures],
-            "resume": resume_hint(details.run),
-        })
+        _echo_json(
+            {
+                "run": run_json(details),
+                "recent_failures": [failure_json(f) for f in details.failures],
+                "resume": resume_hint(details.run),
+            }
+        )
         return
     console = _console()
     if not watch:
@@ -549,8 +588,9 @@ def _watch(
 
     try:
         if console.is_terminal:
-            with Live(_render_details(console, details), console=console,
-                      auto_refresh=False) as live:
+            with Live(
+                _render_details(console, details), console=console, auto_refresh=False
+            ) as live:
                 while admin.is_live(details.run):
                     time.sleep(interval)
                     details = fetch()
@@ -602,15 +642,20 @@ def _render_details(console: Console, details: RunDetails) -> RenderableType:
 
     parts.append(Text(""))
     if details.loaders:
-        loaders = _table(console, "LOADER", "STATUS", "PROCESSED", "FAILED", "SKIPPED",
-                         "TOTAL", "PROGRESS")
+        loaders = _table(
+            console, "LOADER", "STATUS", "PROCESSED", "FAILED", "SKIPPED", "TOTAL", "PROGRESS"
+        )
         for column in loaders.columns[2:6]:
             column.justify = "right"
         for p in details.loaders:
             loaders.add_row(
-                Text(p.loader), p.status, _num(p.processed),
+                Text(p.loader),
+                p.status,
+                _num(p.processed),
                 Text(_num(p.failed), style="red" if p.failed else ""),
-                _num(p.skipped), _num(p.total), _bar(console, p.percent),
+                _num(p.skipped),
+                _num(p.total),
+                _bar(console, p.percent),
             )
         parts.append(loaders)
     else:
@@ -619,16 +664,22 @@ def _render_details(console: Console, details: RunDetails) -> RenderableType:
     parts.append(Text(""))
     if details.failures:
         shown = len(details.failures)
-        parts.append(Text(
-            f"Most recent failed items ({shown} of {details.failed:,};"
-            f" all of them: graph-ckpt failures {run.run_id}):"
-        ))
+        parts.append(
+            Text(
+                f"Most recent failed items ({shown} of {details.failed:,};"
+                f" all of them: graph-ckpt failures {run.run_id}):"
+            )
+        )
         failures = _table(console, "LOADER", "ITEM", "TRIES", "ERROR")
         failures.columns[3].overflow = "fold"
         for item in details.failures:
             error = f"{item.error_type or 'Error'}: {_one_line(item.error or '')}"
-            failures.add_row(Text(item.loader), Text(str(item.item_id)),
-                             str(item.attempts), Text(error, style="red"))
+            failures.add_row(
+                Text(item.loader),
+                Text(str(item.item_id)),
+                str(item.attempts),
+                Text(error, style="red"),
+            )
         parts.append(failures)
     elif details.failed:
         parts.append(Text(f"{details.failed:,} failed items: graph-ckpt failures {run.run_id}"))
@@ -643,11 +694,14 @@ def _render_details(console: Console, details: RunDetails) -> RenderableType:
 def _next_step(run: RunInfo) -> Text:
     hint = resume_hint(run)
     if run.status == "deleting":
-        return Text(f"A delete of this run was interrupted: finish it with"
-                    f" graph-ckpt delete {run.run_id}")
+        return Text(
+            f"A delete of this run was interrupted: finish it with graph-ckpt delete {run.run_id}"
+        )
     if admin.is_live(run):
-        return Text(f"Still running as pid {run.pid or '?'} on {run.host or '?'}."
-                    f" Follow it with: graph-ckpt show {run.run_id} --watch")
+        return Text(
+            f"Still running as pid {run.pid or '?'} on {run.host or '?'}."
+            f" Follow it with: graph-ckpt show {run.run_id} --watch"
+        )
     if hint is None:
         return Text("The run is complete: nothing to resume.")
     why = {
@@ -655,8 +709,10 @@ def _next_step(run: RunInfo) -> Text:
         "failed": "it failed",
         "interrupted": "it was interrupted",
     }.get(run.display_status, f"it is {run.display_status}")
-    text = Text(f"The run is incomplete ({why}). To resume it, run the same load again:"
-                " manager.run() with the same config picks it up. Or resume it by id:\n")
+    text = Text(
+        f"The run is incomplete ({why}). To resume it, run the same load again:"
+        " manager.run() with the same config picks it up. Or resume it by id:\n"
+    )
     text.append(f"    {hint}", style="bold")
     return text
 
@@ -667,7 +723,10 @@ def _next_step(run: RunInfo) -> Text:
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line.")
 @connection_options
 def failures_command(
-    conn: Connection, run_id_arg: str | None, run_id_opt: str | None, as_json: bool,
+    conn: Connection,
+    run_id_arg: str | None,
+    run_id_opt: str | None,
+    as_json: bool,
     as_jsonl: bool,
 ) -> None:
     """Stream every failed item of a run, one line each, for piping.
@@ -688,10 +747,17 @@ def failures_command(
                     click.echo(json.dumps(failure_json(item), ensure_ascii=False))
             else:
                 for item in items:
-                    click.echo("\t".join((
-                        item.loader, str(item.item_id), str(item.attempts),
-                        item.error_type or "", _one_line(item.error or ""),
-                    )))
+                    click.echo(
+                        "\t".join(
+                            (
+                                item.loader,
+                                str(item.item_id),
+                                str(item.attempts),
+                                item.error_type or "",
+                                _one_line(item.error or ""),
+                            )
+                        )
+                    )
         except BrokenPipeError:
             # The reader (head, grep -m) has what it wanted; stop without a complaint.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -704,8 +770,10 @@ def _stream_json_document(run_id: str, items: Iterable[FailedItemInfo]) -> None:
     click.echo(f'{{"run_id": {json.dumps(run_id)}, "failures": [', nl=False)
     first = True
     for item in items:
-        click.echo(("\n  " if first else ",\n  ")
-                   + json.dumps(failure_json(item), ensure_ascii=False), nl=False)
+        click.echo(
+            ("\n  " if first else ",\n  ") + json.dumps(failure_json(item), ensure_ascii=False),
+            nl=False,
+        )
         first = False
     click.echo("]}" if first else "\n]}")
 
@@ -717,7 +785,11 @@ def _stream_json_document(run_id: str, items: Iterable[FailedItemInfo]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
 @connection_options
 def delete_command(
-    conn: Connection, run_id_arg: str | None, run_id_opt: str | None, yes: bool, force: bool,
+    conn: Connection,
+    run_id_arg: str | None,
+    run_id_opt: str | None,
+    yes: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Delete one run with its processed items, in bounded transactions."""
@@ -728,26 +800,43 @@ def delete_command(
     if not yes:
         click.confirm(
             f"Delete run {run_id} ({details.run.display_status}, {items:,} items)?",
-            abort=True, err=True,
+            abort=True,
+            err=True,
         )
     # Off a terminal the result line below says it all; a per-run line would repeat it.
     with _DeleteReporter(lines=False) as reporter:
         result = admin.delete_run(manager, run_id, force=force, on_progress=reporter.update)
     if as_json:
-        _echo_json({"run_id": result.run_id, "items": result.items,
-                    "elapsed_seconds": round(result.elapsed, 3)})
+        _echo_json(
+            {
+                "run_id": result.run_id,
+                "items": result.items,
+                "elapsed_seconds": round(result.elapsed, 3),
+            }
+        )
     else:
         click.echo(f"Deleted run {run_id}: {result.items:,} items in {result.elapsed:.1f}s.")
 
 
 @main.command("cleanup")
-@click.option("--keep", type=click.IntRange(min=0), metavar="N",
-              help="Keep the newest N runs (per loader name with --per-loader).")
+@click.option(
+    "--keep",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Keep the newest N runs (per loader name with --per-loader).",
+)
 @click.option("--per-loader", is_flag=True, help="Count --keep per loader name.")
-@click.option("--older-than", type=_Duration(), metavar="DURATION",
-              help="Only delete runs whose last activity is older than this (30d, 12h, 2w).")
-@click.option("--include-running", is_flag=True,
-              help="Also delete runs that are running with a live heartbeat.")
+@click.option(
+    "--older-than",
+    type=_Duration(),
+    metavar="DURATION",
+    help="Only delete runs whose last activity is older than this (30d, 12h, 2w).",
+)
+@click.option(
+    "--include-running",
+    is_flag=True,
+    help="Also delete runs that are running with a live heartbeat.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be deleted; delete nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @connection_options
@@ -772,19 +861,26 @@ def cleanup_command(
     started = time.monotonic()
     with _DeleteReporter(enabled=not dry_run) as reporter:
         result = admin.cleanup(
-            conn.manager, keep=keep, per_loader=per_loader, older_than=older_than,
-            include_running=include_running, dry_run=dry_run, on_progress=reporter.update,
+            conn.manager,
+            keep=keep,
+            per_loader=per_loader,
+            older_than=older_than,
+            include_running=include_running,
+            dry_run=dry_run,
+            on_progress=reporter.update,
         )
     elapsed = time.monotonic() - started
     if as_json:
-        _echo_json({
-            "dry_run": result.dry_run,
-            "runs": [_candidate_json(c) for c in result.selected],
-            "items": result.items,
-            "kept": [c.run.run_id for c in result.kept],
-            "protected": [c.run.run_id for c in result.protected],
-            "elapsed_seconds": None if dry_run else round(elapsed, 3),
-        })
+        _echo_json(
+            {
+                "dry_run": result.dry_run,
+                "runs": [_candidate_json(c) for c in result.selected],
+                "items": result.items,
+                "kept": [c.run.run_id for c in result.kept],
+                "protected": [c.run.run_id for c in result.protected],
+                "elapsed_seconds": None if dry_run else round(elapsed, 3),
+            }
+        )
         return
     console = _console()
     if not result.selected:
@@ -796,14 +892,21 @@ def cleanup_command(
             click.echo(f"Would delete {count} {noun} ({result.items:,} items):")
         else:
             rate = result.items / elapsed if elapsed > 0 else 0.0
-            click.echo(f"Deleted {count} {noun} ({result.items:,} items) in {elapsed:.1f}s"
-                       f" ({rate:,.0f} items/s):")
+            click.echo(
+                f"Deleted {count} {noun} ({result.items:,} items) in {elapsed:.1f}s"
+                f" ({rate:,.0f} items/s):"
+            )
         table = _table(console, "RUN ID", "STATUS", "STARTED (UTC)", "ITEMS", "LOADERS")
         table.columns[0].no_wrap = True
         table.columns[3].justify = "right"
         for c in result.selected:
-            table.add_row(Text(c.run.run_id), _status_text(c.run), _when(c.run.started_at),
-                          _num(c.items), Text(", ".join(c.loaders) or "-"))
+            table.add_row(
+                Text(c.run.run_id),
+                _status_text(c.run),
+                _when(c.run.started_at),
+                _num(c.items),
+                Text(", ".join(c.loaders) or "-"),
+            )
         _emit(console, table)
         click.echo(f"Kept {len(result.kept)} run{'' if len(result.kept) == 1 else 's'}.")
     if result.protected:
@@ -833,8 +936,12 @@ class _DeleteReporter:
             )
 
             self._progress = Progress(
-                TextColumn("deleting {task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), console=self.console, transient=True,
+                TextColumn("deleting {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
             )
             self._progress.start()
         return self
@@ -856,8 +963,11 @@ class _DeleteReporter:
                 self._progress.remove_task(self._task)
         elif event.done and self.lines:
             rate = event.deleted / event.elapsed if event.elapsed > 0 else 0.0
-            click.echo(f"deleted {event.run_id}: {event.deleted:,} items in"
-                       f" {event.elapsed:.1f}s ({rate:,.0f} items/s)", err=True)
+            click.echo(
+                f"deleted {event.run_id}: {event.deleted:,} items in"
+                f" {event.elapsed:.1f}s ({rate:,.0f} items/s)",
+                err=True,
+            )
 
 
 @main.command("init")
@@ -867,6 +977,7 @@ def init_command(conn: Connection) -> None:
     conn.manager.ensure_schema()
     statements = _cypher.schema_statements()
     constraints = sum(1 for s in statements if s.upper().startswith("CREATE CONSTRAINT"))
-    click.echo(f"Schema in place on {conn.where}: {constraints} constraints and"
-               f" {len(statements) - constraints} indexes.")
-
+    click.echo(
+        f"Schema in place on {conn.where}: {constraints} constraints and"
+        f" {len(statements) - constraints} indexes."
+    )

@@ -12,8 +12,9 @@ from graph_checkpoint.admin import DeleteProgress
 from tests.test_cli import bulk_run, make_run, make_stale, run_ids
 
 
-def test_delete_run_goes_in_bounded_batches(manager: CheckpointManager,
-                                            driver: neo4j.Driver) -> None:
+def test_delete_run_goes_in_bounded_batches(
+    manager: CheckpointManager, driver: neo4j.Driver
+) -> None:
     run_id = bulk_run(manager, driver, 5_000)
     events: list[DeleteProgress] = []
     result = admin.delete_run(manager, run_id, batch_size=1_000, on_progress=events.append)
@@ -26,8 +27,9 @@ def test_delete_run_goes_in_bounded_batches(manager: CheckpointManager,
         admin.delete_run(manager, run_id)
 
 
-def test_an_interrupted_delete_is_finished_by_cleanup(manager: CheckpointManager,
-                                                      driver: neo4j.Driver) -> None:
+def test_an_interrupted_delete_is_finished_by_cleanup(
+    manager: CheckpointManager, driver: neo4j.Driver
+) -> None:
     run_id = bulk_run(manager, driver, 3_000)
 
     def stop(event: DeleteProgress) -> None:
@@ -46,8 +48,7 @@ def test_an_interrupted_delete_is_finished_by_cleanup(manager: CheckpointManager
     assert run_ids(driver) == {fresh.run_id}
 
 
-def test_list_runs_details_and_failures(manager: CheckpointManager,
-                                        driver: neo4j.Driver) -> None:
+def test_list_runs_details_and_failures(manager: CheckpointManager, driver: neo4j.Driver) -> None:
     first = make_run(manager, name="a", n=60, fail_on={10, 20})
     second = make_run(manager, name="b", n=5)
     make_stale(driver, second)
@@ -75,8 +76,7 @@ def test_cleanup_needs_a_rule(manager: CheckpointManager) -> None:
         admin.cleanup(manager, keep=-1)
 
 
-def test_cleanup_dry_run_and_running_runs(manager: CheckpointManager,
-                                          driver: neo4j.Driver) -> None:
+def test_cleanup_dry_run_and_running_runs(manager: CheckpointManager, driver: neo4j.Driver) -> None:
     done = make_run(manager, n=3)
     live = manager.start_run(description="live")
     result = admin.cleanup(manager, keep=0, dry_run=True)

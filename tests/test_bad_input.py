@@ -100,9 +100,10 @@ def test_bad_item_id_stops_the_load_and_keeps_what_came_before(
     manager: CheckpointManager, driver: neo4j.Driver, db: str | None, bad: Any, words: str
 ) -> None:
     items = [{"id": i} for i in range(25)] + [{"id": bad}] + [{"id": i} for i in range(25, 40)]
-    with pytest.raises(InvalidItemError, match=words) as caught, manager.run(
-        config={"case": "bad id"}
-    ) as run:
+    with (
+        pytest.raises(InvalidItemError, match=words) as caught,
+        manager.run(config={"case": "bad id"}) as run,
+    ):
         load_dicts(run, items)
     assert caught.value.item == {"id": bad}  # the offending item travels with the error
     assert len(str(caught.value)) < 1000  # a 1 MB id is not echoed back whole
@@ -138,8 +139,12 @@ def test_lone_surrogate_id_is_an_invalid_item(
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"description": "bad \udc80"}, {"config": {"k": "bad \udc80"}},
-     {"config": {"bad \udc80": 1}}, {"run_id": "run-\udc80"}],
+    [
+        {"description": "bad \udc80"},
+        {"config": {"k": "bad \udc80"}},
+        {"config": {"bad \udc80": 1}},
+        {"run_id": "run-\udc80"},
+    ],
     ids=["description", "config-value", "config-key", "run-id"],
 )
 def test_lone_surrogate_in_run_strings_is_a_clear_error(
@@ -164,13 +169,28 @@ def test_int_and_str_ids_are_different_items(
         database_=db,
     )
     assert sorted((type(r["id"]).__name__, str(r["id"])) for r in records) == [
-        ("int", "1"), ("int", "2"), ("int", "3"), ("str", "1"), ("str", "2"),
+        ("int", "1"),
+        ("int", "2"),
+        ("int", "3"),
+        ("str", "1"),
+        ("str", "2"),
     ]
 
 
 UNICODE_IDS = [
-    "café", "日本語", "🚀🚀", "Ω≈ç√", "\u200b", "a\x00b", "line\nbreak", "tab\tx", "\x1b[31m",
-    "\u202eRTL", "x" * 4000, " leading space", "é",  # NFC
+    "café",
+    "日本語",
+    "🚀🚀",
+    "Ω≈ç√",
+    "\u200b",
+    "a\x00b",
+    "line\nbreak",
+    "tab\tx",
+    "\x1b[31m",
+    "\u202eRTL",
+    "x" * 4000,
+    " leading space",
+    "é",  # NFC
     "e\u0301",  # the same letter as NFD: a different id, as Python compares them
 ]
 
@@ -319,8 +339,11 @@ def test_closed_run_is_not_reused(manager: CheckpointManager) -> None:
     ("exc", "status"), [(KeyboardInterrupt, "interrupted"), (SystemExit, "failed")]
 )
 def test_loader_raising_base_exception(
-    manager: CheckpointManager, driver: neo4j.Driver, db: str | None,
-    exc: type[BaseException], status: str,
+    manager: CheckpointManager,
+    driver: neo4j.Driver,
+    db: str | None,
+    exc: type[BaseException],
+    status: str,
 ) -> None:
     """Ctrl-C or sys.exit() inside a batch: that batch rolls back, earlier ones stay."""
 
@@ -485,7 +508,8 @@ def test_schema_dropped_by_hand_between_runs(
     run_id = run.run_id
     records, _, _ = driver.execute_query(
         "SHOW CONSTRAINTS YIELD name WHERE name STARTS WITH 'checkpoint_'"
-        " OR name = 'processed_item_key' RETURN name", database_=db,
+        " OR name = 'processed_item_key' RETURN name",
+        database_=db,
     )
     names = [r["name"] for r in records]
     assert "processed_item_key" in names
@@ -505,13 +529,21 @@ def test_schema_dropped_by_hand_between_runs(
 
 
 def cli(server: Neo4jServer, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, NEO4J_URI=server.uri, NEO4J_USERNAME=server.username,
-               NEO4J_PASSWORD=server.password)
+    env = dict(
+        os.environ,
+        NEO4J_URI=server.uri,
+        NEO4J_USERNAME=server.username,
+        NEO4J_PASSWORD=server.password,
+    )
     if server.database:
         env["NEO4J_DATABASE"] = server.database
     return subprocess.run(
         [sys.executable, "-m", "graph_checkpoint", *args],
-        capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -529,12 +561,25 @@ def cli(server: Neo4jServer, *args: str) -> subprocess.CompletedProcess[str]:
         ["list", "--username", INJECTION],
         ["list", "--uri", "bolt://127.0.0.1:1/'; DETACH DELETE n"],
     ],
-    ids=["show", "delete", "failures", "status", "loader", "keep", "older-than", "database",
-         "username", "uri"],
+    ids=[
+        "show",
+        "delete",
+        "failures",
+        "status",
+        "loader",
+        "keep",
+        "older-than",
+        "database",
+        "username",
+        "uri",
+    ],
 )
 def test_injection_in_cli_options_executes_nothing(
-    manager: CheckpointManager, driver: neo4j.Driver, db: str | None,
-    neo4j_server: Neo4jServer, args: list[str],
+    manager: CheckpointManager,
+    driver: neo4j.Driver,
+    db: str | None,
+    neo4j_server: Neo4jServer,
+    args: list[str],
 ) -> None:
     with manager.run(run_id="keep-me") as run:
         load(run, range(10))

@@ -24,13 +24,37 @@ from graph_checkpoint.cli import main, parse_duration
 from graph_checkpoint.pytest_plugin import Neo4jServer
 
 RUN_KEYS = {
-    "run_id", "status", "display_status", "stale", "description", "config", "started_at",
-    "updated_at", "finished_at", "duration_seconds", "error", "host", "pid", "resumes",
-    "processed", "failed", "skipped", "throughput_per_second", "loaders",
+    "run_id",
+    "status",
+    "display_status",
+    "stale",
+    "description",
+    "config",
+    "started_at",
+    "updated_at",
+    "finished_at",
+    "duration_seconds",
+    "error",
+    "host",
+    "pid",
+    "resumes",
+    "processed",
+    "failed",
+    "skipped",
+    "throughput_per_second",
+    "loaders",
 }
 LOADER_KEYS = {
-    "loader", "status", "processed", "failed", "skipped", "total", "percent", "started_at",
-    "updated_at", "finished_at",
+    "loader",
+    "status",
+    "processed",
+    "failed",
+    "skipped",
+    "total",
+    "percent",
+    "started_at",
+    "updated_at",
+    "finished_at",
 }
 FAILURE_KEYS = {"run_id", "loader", "item_id", "attempts", "error_type", "error", "updated_at"}
 WRONG_PASSWORD = "not-the-password-7f3a9"
@@ -54,8 +78,9 @@ def env(neo4j_server: Neo4jServer) -> dict[str, str]:
 def cli(env: dict[str, str]) -> Any:
     """``cli("list", "--json")`` runs the command through click's CliRunner."""
 
-    def invoke(*args: str, input: str | None = None, extra_env: dict[str, str] | None = None
-               ) -> Result:
+    def invoke(
+        *args: str, input: str | None = None, extra_env: dict[str, str] | None = None
+    ) -> Result:
         runner = CliRunner()
         return runner.invoke(main, list(args), env={**env, **(extra_env or {})}, input=input)
 
@@ -69,7 +94,10 @@ def run_cli(
     full_env = {**os.environ, **env, "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "graph_checkpoint", *args],
-        capture_output=True, text=True, env=full_env, timeout=timeout,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
     )
 
 
@@ -82,8 +110,7 @@ def loader(name: str, fail_on: set[int] | None = None) -> Any:
         for row in rows:
             if row["id"] in bad:
                 raise ValueError(f"row {row['id']} is malformed")
-        tx.run("UNWIND $rows AS r CREATE (:Person {id: r.id, loader: $name})",
-               rows=rows, name=name)
+        tx.run("UNWIND $rows AS r CREATE (:Person {id: r.id, loader: $name})", rows=rows, name=name)
 
     return load
 
@@ -92,10 +119,16 @@ def rows(n: int) -> list[dict[str, int]]:
     return [{"id": i} for i in range(n)]
 
 
-def make_run(manager: CheckpointManager, name: str = "people", n: int = 20,
-             description: str | None = None, fail_on: set[int] | None = None) -> str:
-    with manager.start_run(description=description or f"load {name}",
-                           config={"loader": name, "t": time.time_ns()}) as run:
+def make_run(
+    manager: CheckpointManager,
+    name: str = "people",
+    n: int = 20,
+    description: str | None = None,
+    fail_on: set[int] | None = None,
+) -> str:
+    with manager.start_run(
+        description=description or f"load {name}", config={"loader": name, "t": time.time_ns()}
+    ) as run:
         loader(name, fail_on)(run, rows(n))
     return run.run_id
 
@@ -119,14 +152,16 @@ def bulk_run(manager: CheckpointManager, driver: neo4j.Driver, items: int) -> st
             " CREATE (:ProcessedItem {run_id: $run_id, loader: 'bulk', item_id: i,"
             " status: 'processed', attempts: 1, updated_at: datetime()})"
             "} IN TRANSACTIONS OF 50000 ROWS",
-            n=items, run_id=run.run_id,
+            n=items,
+            run_id=run.run_id,
         ).consume()
         session.run(
             "CREATE (:CheckpointLoader {run_id: $run_id, loader: 'bulk', status: 'completed',"
             " total: $n, started_at: datetime(), updated_at: datetime()})"
             " CREATE (:CheckpointCounter {run_id: $run_id, loader: 'bulk', shard: 0,"
             " processed: $n, failed: 0, skipped: 0, updated_at: datetime()})",
-            n=items, run_id=run.run_id,
+            n=items,
+            run_id=run.run_id,
         ).consume()
     run.complete()
     return run.run_id
@@ -220,8 +255,7 @@ def test_list_many_runs_newest_first_with_filters(cli: Any, manager: CheckpointM
     assert "alpha 5/0/5" in human.stdout
 
 
-def test_list_shows_stale_runs(cli: Any, manager: CheckpointManager,
-                               driver: neo4j.Driver) -> None:
+def test_list_shows_stale_runs(cli: Any, manager: CheckpointManager, driver: neo4j.Driver) -> None:
     run_id = make_run(manager)
     make_stale(driver, run_id)
     runs = json.loads(cli("list", "--json", "--status", "stale").stdout)["runs"]
@@ -278,8 +312,12 @@ def test_show_incomplete_run_prints_how_to_resume(cli: Any, manager: CheckpointM
 
 def test_show_unknown_run_id(cli: Any, manager: CheckpointManager) -> None:
     make_run(manager)
-    for args in (("show", "no_such_run"), ("show", "--run-id", "no_such_run"),
-                 ("failures", "no_such_run"), ("delete", "no_such_run", "--yes")):
+    for args in (
+        ("show", "no_such_run"),
+        ("show", "--run-id", "no_such_run"),
+        ("failures", "no_such_run"),
+        ("delete", "no_such_run", "--yes"),
+    ):
         result = cli(*args)
         assert result.exit_code == 1, (args, result.output)
         assert "no run with id 'no_such_run'" in one_error_line(result)
@@ -340,8 +378,9 @@ def test_failures_streams_every_failed_item(cli: Any, manager: CheckpointManager
 # ------------------------------------------------------------------------------- cleanup
 
 
-def test_cleanup_keeps_newest_per_loader(cli: Any, manager: CheckpointManager,
-                                         driver: neo4j.Driver) -> None:
+def test_cleanup_keeps_newest_per_loader(
+    cli: Any, manager: CheckpointManager, driver: neo4j.Driver
+) -> None:
     made: dict[str, list[str]] = {"alpha": [], "beta": [], "gamma": []}
     for _ in range(3):
         for name in made:
@@ -378,14 +417,15 @@ def test_cleanup_keeps_newest_per_loader(cli: Any, manager: CheckpointManager,
         assert orphans == 0, label
 
 
-def test_cleanup_keep_overall_and_older_than(cli: Any, manager: CheckpointManager,
-                                             driver: neo4j.Driver) -> None:
+def test_cleanup_keep_overall_and_older_than(
+    cli: Any, manager: CheckpointManager, driver: neo4j.Driver
+) -> None:
     made = [make_run(manager, name=f"l{i}", n=3) for i in range(4)]
     assert cli("cleanup", "--older-than", "1h").stdout.startswith("Nothing to delete")
     assert run_ids(driver) == set(made)
     driver.execute_query(
-        "MATCH (r:CheckpointRun {run_id: $id})"
-        " SET r.finished_at = datetime() - duration('P40D')", id=made[0]
+        "MATCH (r:CheckpointRun {run_id: $id}) SET r.finished_at = datetime() - duration('P40D')",
+        id=made[0],
     )
     result = cli("cleanup", "--older-than", "30d", "--json")
     assert [r["run_id"] for r in json.loads(result.stdout)["runs"]] == [made[0]]
@@ -394,8 +434,9 @@ def test_cleanup_keep_overall_and_older_than(cli: Any, manager: CheckpointManage
     assert run_ids(driver) == set(made[2:])
 
 
-def test_cleanup_leaves_a_running_run_alone(cli: Any, manager: CheckpointManager,
-                                            driver: neo4j.Driver) -> None:
+def test_cleanup_leaves_a_running_run_alone(
+    cli: Any, manager: CheckpointManager, driver: neo4j.Driver
+) -> None:
     old = make_run(manager, n=5)
     stale = make_run(manager, n=5)
     make_stale(driver, stale)
@@ -413,15 +454,17 @@ def test_cleanup_leaves_a_running_run_alone(cli: Any, manager: CheckpointManager
     assert run_ids(driver) == {live.run_id}
     assert old not in run_ids(driver)
 
-    dry = json.loads(cli("cleanup", "--keep", "0", "--include-running", "--dry-run",
-                         "--json").stdout)
+    dry = json.loads(
+        cli("cleanup", "--keep", "0", "--include-running", "--dry-run", "--json").stdout
+    )
     assert [r["run_id"] for r in dry["runs"]] == [live.run_id]
     live.interrupt("the test is done with it")
 
 
 @pytest.mark.slow
-def test_cleanup_of_a_100k_item_run(cli: Any, manager: CheckpointManager,
-                                    driver: neo4j.Driver) -> None:
+def test_cleanup_of_a_100k_item_run(
+    cli: Any, manager: CheckpointManager, driver: neo4j.Driver
+) -> None:
     big = bulk_run(manager, driver, 100_000)
     small = make_run(manager, n=10)
     assert count(driver, "MATCH (p:ProcessedItem) RETURN count(p)") == 100_010
@@ -435,8 +478,12 @@ def test_cleanup_of_a_100k_item_run(cli: Any, manager: CheckpointManager,
 
 
 def test_cleanup_usage_errors(cli: Any) -> None:
-    for args in (("cleanup",), ("cleanup", "--per-loader", "--older-than", "1d"),
-                 ("cleanup", "--older-than", "30 days"), ("cleanup", "--keep", "-1")):
+    for args in (
+        ("cleanup",),
+        ("cleanup", "--per-loader", "--older-than", "1d"),
+        ("cleanup", "--older-than", "30 days"),
+        ("cleanup", "--keep", "-1"),
+    ):
         result = cli(*args)
         assert result.exit_code == 2, (args, result.output)
 
@@ -455,8 +502,9 @@ def test_parse_duration() -> None:
 # -------------------------------------------------------------------------------- delete
 
 
-def test_delete_asks_for_confirmation(cli: Any, manager: CheckpointManager,
-                                      driver: neo4j.Driver) -> None:
+def test_delete_asks_for_confirmation(
+    cli: Any, manager: CheckpointManager, driver: neo4j.Driver
+) -> None:
     keep = make_run(manager, n=5)
     gone = make_run(manager, n=7)
 
@@ -478,8 +526,9 @@ def test_delete_asks_for_confirmation(cli: Any, manager: CheckpointManager,
 # ------------------------------------------------------------------ connection and errors
 
 
-def test_wrong_password_is_one_line_and_never_printed(cli: Any, env: dict[str, str],
-                                                      driver: neo4j.Driver) -> None:
+def test_wrong_password_is_one_line_and_never_printed(
+    cli: Any, env: dict[str, str], driver: neo4j.Driver
+) -> None:
     # The real user gets one wrong login only: Neo4j locks a user out for a few seconds
     # after three in a row, which would fail the tests that follow. The other attempts log
     # in as a user that does not exist, which fails the same way.
@@ -561,14 +610,18 @@ def test_debug_lets_the_exception_through(cli: Any) -> None:
     assert isinstance(result.exception, neo4j.exceptions.ServiceUnavailable)
 
 
-def test_password_is_prompted_on_a_terminal(cli: Any, env: dict[str, str],
-                                            monkeypatch: pytest.MonkeyPatch,
-                                            driver: neo4j.Driver) -> None:
+def test_password_is_prompted_on_a_terminal(
+    cli: Any, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, driver: neo4j.Driver
+) -> None:
     monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)
     no_password = {k: v for k, v in env.items() if k != "NEO4J_PASSWORD"}
     runner = CliRunner()
-    result = runner.invoke(main, ["list", "--json"], env={**no_password, "NEO4J_PASSWORD": None},
-                           input=env["NEO4J_PASSWORD"] + "\n")
+    result = runner.invoke(
+        main,
+        ["list", "--json"],
+        env={**no_password, "NEO4J_PASSWORD": None},
+        input=env["NEO4J_PASSWORD"] + "\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Neo4j password for" in result.stderr
     assert env["NEO4J_PASSWORD"] not in result.output
@@ -578,8 +631,9 @@ def test_password_is_prompted_on_a_terminal(cli: Any, env: dict[str, str],
 # ------------------------------------------------------------------------ real subprocess
 
 
-def test_every_command_in_a_subprocess(env: dict[str, str], manager: CheckpointManager,
-                                       driver: neo4j.Driver) -> None:
+def test_every_command_in_a_subprocess(
+    env: dict[str, str], manager: CheckpointManager, driver: neo4j.Driver
+) -> None:
     failing = make_run(manager, n=30, fail_on={7})
     other = make_run(manager, name="other", n=5)
 

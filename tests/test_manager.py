@@ -177,9 +177,12 @@ def _unused_port() -> int:
 
 
 def test_a_server_that_is_down():  # type: ignore[no-untyped-def]
-    with neo4j.GraphDatabase.driver(
-        f"bolt://127.0.0.1:{_unused_port()}", auth=("neo4j", "x"), connection_timeout=2
-    ) as down, pytest.raises(ConnectionFailedError, match="cannot reach Neo4j"):
+    with (
+        neo4j.GraphDatabase.driver(
+            f"bolt://127.0.0.1:{_unused_port()}", auth=("neo4j", "x"), connection_timeout=2
+        ) as down,
+        pytest.raises(ConnectionFailedError, match="cannot reach Neo4j"),
+    ):
         CheckpointManager(down).start_run()
 
 

@@ -70,7 +70,8 @@ def formatted_cypher(source: str, filename: str) -> list[str]:
     formatted_names = {
         target.id
         for node in ast.walk(tree)
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        and node.value is not None
         and _is_formatted(node.value)
         for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
         if isinstance(target, ast.Name)
@@ -107,9 +108,9 @@ def test_no_query_text_is_built_by_string_formatting() -> None:
 @pytest.mark.parametrize(
     "source",
     [
-        'session.run(f"MATCH (r:CheckpointRun {{run_id: \'{run_id}\'}}) RETURN r")',
-        'session.run("MATCH (r {id: \'%s\'}) RETURN r" % run_id)',
-        'session.run("MATCH (r {id: \'{}\'}) RETURN r".format(run_id))',
+        "session.run(f\"MATCH (r:CheckpointRun {{run_id: '{run_id}'}}) RETURN r\")",
+        "session.run(\"MATCH (r {id: '%s'}) RETURN r\" % run_id)",
+        "session.run(\"MATCH (r {id: '{}'}) RETURN r\".format(run_id))",
         'tx.run("MATCH (n:" + label + ") DETACH DELETE n")',
         'q = f"CREATE (:{label} {{id: 1}})"\ntx.run(q)',
         'driver.execute_query(query=" ".join(["MATCH (n)", "RETURN", name]))',
@@ -169,21 +170,23 @@ def test_failed_login_never_logs_or_raises_the_password(
     shown = "".join(traceback.format_exception(caught.value))  # with the chained driver error
     assert secret not in shown and secret not in repr(caught.value)
     assert caplog.records, "nothing was logged: the capture did not work"
-    logged = "\n".join(
-        f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records
-    )
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records)
     # The driver did log the login attempt at DEBUG (masked), so the check saw real traffic.
     assert bad_user in logged or "HELLO" in logged or "LOGON" in logged
     assert secret not in logged
     assert secret not in caplog.text
 
 
-def _cli(server: Neo4jServer, *args: str, env: dict[str, str] | None = None
-         ) -> subprocess.CompletedProcess[str]:
+def _cli(
+    server: Neo4jServer, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
     return subprocess.run(
         [sys.executable, "-m", "graph_checkpoint", *args],
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
         env={**clean, **(env or {})},
     )
 

@@ -21,7 +21,10 @@ def test_demo_crashes_resumes_and_loads_each_flight_once(neo4j_server, driver): 
     }
     proc = subprocess.run(
         [sys.executable, str(DEMO), "--limit", "6000", "--batch-size", "200", "--kill-at", "0.3"],
-        env=env, capture_output=True, text=True, timeout=600,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "every flight loaded exactly once" in proc.stdout

@@ -42,9 +42,7 @@ class Seed:
 def server_env(server: Neo4jServer) -> dict[str, str]:
     """The environment of a loader subprocess that connects to ``server``."""
     env = dict(os.environ)
-    env.update(
-        NEO4J_URI=server.uri, NEO4J_USERNAME=server.username, NEO4J_PASSWORD=server.password
-    )
+    env.update(NEO4J_URI=server.uri, NEO4J_USERNAME=server.username, NEO4J_PASSWORD=server.password)
     if server.database:
         env["NEO4J_DATABASE"] = server.database
     else:
@@ -164,19 +162,19 @@ def exactly_once(
     Returns the counts, for the test's own report.
     """
     with driver.session(database=database) as session:
-        data = session.run(
-            "MATCH (n:" + label + ") RETURN n.id AS id, count(*) AS copies"
-        ).data()
+        data = session.run("MATCH (n:" + label + ") RETURN n.id AS id, count(*) AS copies").data()
         items = session.run(
             "MATCH (p:ProcessedItem {run_id: $run_id, loader: $loader})"
             " RETURN p.item_id AS id, p.status AS status, count(*) AS copies",
-            run_id=run_id, loader=loader,
+            run_id=run_id,
+            loader=loader,
         ).data()
         counters = session.run(
             "MATCH (c:CheckpointCounter {run_id: $run_id, loader: $loader})"
             " RETURN coalesce(sum(c.processed), 0) AS processed,"
             "        coalesce(sum(c.failed), 0) AS failed, count(c) AS shards",
-            run_id=run_id, loader=loader,
+            run_id=run_id,
+            loader=loader,
         ).single()
     assert counters is not None
     duplicated = sorted(row["id"] for row in data if row["copies"] != 1)[:20]

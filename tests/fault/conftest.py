@@ -38,7 +38,9 @@ def spawn_loader(neo4j_server: Neo4jServer) -> Iterator[Any]:
         stderr_file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         popen = subprocess.Popen(
             [sys.executable, str(LOADER_SCRIPT), *args],
-            stdout=subprocess.PIPE, stderr=stderr_file, text=True,
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            text=True,
             env=server_env(server or neo4j_server),
         )
         process = LoaderProcess(popen, stderr_file)

@@ -59,8 +59,11 @@ def main(argv: list[str]) -> int:
         print(f"progress {progress.seen}", flush=True)
 
     @checkpoint_loader(
-        name="fault_loader", batch_size=args.batch_size, workers=args.workers,
-        on_progress=report, progress=False,
+        name="fault_loader",
+        batch_size=args.batch_size,
+        workers=args.workers,
+        on_progress=report,
+        progress=False,
     )
     def load(tx: neo4j.ManagedTransaction, rows: list[int]) -> None:
         tx.run(create, rows=rows, pid=pid).consume()

@@ -33,13 +33,15 @@ SWEEPS = 3
 
 def cli(server: Neo4jServer, *args: str) -> subprocess.CompletedProcess[str]:
     """``python -m graph_checkpoint`` with the connection given as options."""
-    connection = ["--uri", server.uri, "--username", server.username, "--password",
-                  server.password]
+    connection = ["--uri", server.uri, "--username", server.username, "--password", server.password]
     if server.database:
         connection += ["--database", server.database]
     return subprocess.run(
         [sys.executable, "-m", "graph_checkpoint", *args, *connection],
-        capture_output=True, text=True, timeout=300, env=server_env(server),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=server_env(server),
     )
 
 
@@ -64,7 +66,10 @@ def make_old_runs(manager: CheckpointManager) -> list[str]:
 
 @pytest.mark.slow
 def test_cleanup_while_another_run_loads(
-    manager: CheckpointManager, driver: neo4j.Driver, neo4j_server: Neo4jServer, spawn_loader,
+    manager: CheckpointManager,
+    driver: neo4j.Driver,
+    neo4j_server: Neo4jServer,
+    spawn_loader,
     tmp_path: Path,
 ) -> None:
     old = make_old_runs(manager)
@@ -72,8 +77,16 @@ def test_cleanup_while_another_run_loads(
     # the run while it is running, even if the items happen to load quickly.
     hold = tmp_path / "release"
     loader = spawn_loader(
-        "--items", f"0:{ITEMS}", "--run-id", "live", "--batch-size", "50", "--sleep", "0.05",
-        "--hold", str(hold),
+        "--items",
+        f"0:{ITEMS}",
+        "--run-id",
+        "live",
+        "--batch-size",
+        "50",
+        "--sleep",
+        "0.05",
+        "--hold",
+        str(hold),
     )
     assert loader.wait_for_progress(ITEMS // 10, timeout=120), loader.stderr()
     deleted: set[str] = set()

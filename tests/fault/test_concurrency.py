@@ -85,8 +85,11 @@ def test_four_processes_overlapping_halves(
 
 
 def test_in_process_workers_interrupted_and_resumed(
-    manager: CheckpointManager, driver: neo4j.Driver, neo4j_server: Neo4jServer,
-    interrupt_after, fault_seed: Seed,
+    manager: CheckpointManager,
+    driver: neo4j.Driver,
+    neo4j_server: Neo4jServer,
+    interrupt_after,
+    fault_seed: Seed,
 ) -> None:
     """``checkpoint_loader(workers=4)``: threads share one run; stopped part-way, resumed."""
     items = list(range(ITEMS))
@@ -111,6 +114,7 @@ def test_in_process_workers_interrupted_and_resumed(
         result = load(resumed, items)
     assert result.failed == 0 and result.seen == len(items), f"{fault_seed}: {result}"
     assert 0 < result.processed < ITEMS, f"{fault_seed}: the interruption loaded nothing"
-    exactly_once(driver, neo4j_server.database, run.run_id, set(range(ITEMS)),
-                 context=str(fault_seed))
+    exactly_once(
+        driver, neo4j_server.database, run.run_id, set(range(ITEMS)), context=str(fault_seed)
+    )
     assert manager.get_run(run.run_id).status == "completed"

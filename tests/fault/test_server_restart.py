@@ -193,8 +193,10 @@ def test_graceful_restart_under_load(own_server: Neo4jServer) -> None:
     tag = "graceful-restart"
     # Long retries: the driver's own retry loop should carry the load across the restart.
     with neo4j.GraphDatabase.driver(
-        own_server.uri, auth=(own_server.username, own_server.password),
-        max_transaction_retry_time=180.0, **FLAT_RETRY,
+        own_server.uri,
+        auth=(own_server.username, own_server.password),
+        max_transaction_retry_time=180.0,
+        **FLAT_RETRY,
     ) as driver:
         clear_database(driver, own_server.database)
         load = BackgroundLoad(driver, own_server.database, tag)
@@ -222,8 +224,11 @@ def test_server_killed_under_load(own_server: Neo4jServer) -> None:
     tag = "server-killed"
     # Short retries: the load must give up quickly with a clear error, not hang.
     with neo4j.GraphDatabase.driver(
-        own_server.uri, auth=(own_server.username, own_server.password),
-        max_transaction_retry_time=2.0, connection_timeout=5.0, **FLAT_RETRY,
+        own_server.uri,
+        auth=(own_server.username, own_server.password),
+        max_transaction_retry_time=2.0,
+        connection_timeout=5.0,
+        **FLAT_RETRY,
     ) as driver:
         clear_database(driver, own_server.database)
         load = BackgroundLoad(driver, own_server.database, tag)
