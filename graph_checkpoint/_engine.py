@@ -95,12 +95,17 @@ class Tally:
 
     def add(self, other: Tally) -> None:
         """Add ``other``'s counts to this tally."""
-        self.processed += other.processed
-        self.skipped += other.skipped
-        self.failed += other.failed
-        room = _FAILED_IDS_KEPT - len(self.failed_ids)
-        if room > 0:
-            self.failed_ids.extend(other.failed_ids[:room])
+        accumulate(self, other)
+
+
+def accumulate(target: Tally | LoadResult, source: Tally | LoadResult) -> None:
+    """Add ``source``'s counts to ``target``, keeping at most 1,000 failed ids."""
+    target.processed += source.processed
+    target.skipped += source.skipped
+    target.failed += source.failed
+    room = _FAILED_IDS_KEPT - len(target.failed_ids)
+    if room > 0:
+        target.failed_ids.extend(source.failed_ids[:room])
 
 
 # --- inside one transaction -------------------------------------------------------------
@@ -395,13 +400,7 @@ class Load:
 
     def batch_done(self, tally: Tally) -> None:
         """Add a finished batch to the result and the progress display."""
-        result = self.result
-        result.processed += tally.processed
-        result.skipped += tally.skipped
-        result.failed += tally.failed
-        room = _FAILED_IDS_KEPT - len(result.failed_ids)
-        if room > 0:
-            result.failed_ids.extend(tally.failed_ids[:room])
+        accumulate(self.result, tally)
         if self._reporter is not None:
             self._reporter.update(tally)
 

@@ -290,12 +290,4 @@ class AsyncLoaderCheckpoint:
         for progress in await self.run.progress():
             if progress.loader == self.loader:
                 return progress.as_dict()
-        return {
-            "loader": self.loader,
-            "status": "running",
-            "processed": 0,
-            "failed": 0,
-            "skipped": 0,
-            "total": None,
-            "percent": None,
-        }
+        return LoaderProgress.not_started(self.loader).as_dict()

@@ -9,6 +9,7 @@ from . import _cypher, _engine, _ops
 from ._items import ItemId, check_item_id, validate_loader_name
 from .errors import GraphCheckpointError
 from .manager import CheckpointManager
+from .model import LoaderProgress
 from .run import Run
 
 __all__ = ["LoaderCheckpoint"]
@@ -126,15 +127,7 @@ class LoaderCheckpoint:
         for progress in self.run.progress():
             if progress.loader == self.loader:
                 return progress.as_dict()
-        return {
-            "loader": self.loader,
-            "status": "running",
-            "processed": 0,
-            "failed": 0,
-            "skipped": 0,
-            "total": None,
-            "percent": None,
-        }
+        return LoaderProgress.not_started(self.loader).as_dict()
 
     def complete(self) -> None:
         """Mark this loader completed (and the run, if this checkpoint opened it)."""

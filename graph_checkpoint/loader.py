@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
-from ._engine import LoaderOptions
+from ._engine import LoaderOptions, accumulate
 from ._items import IdSpec, id_getter, validate_loader_name
 from ._sync_io import run_loader
 from .errors import GraphCheckpointError
@@ -79,11 +79,8 @@ class CheckpointContext:
 
 
 def _merge(total: LoadResult, part: LoadResult) -> None:
-    total.processed += part.processed
-    total.skipped += part.skipped
-    total.failed += part.failed
+    accumulate(total, part)
     total.elapsed += part.elapsed
-    total.failed_ids.extend(part.failed_ids[: max(0, 1000 - len(total.failed_ids))])
 
 
 def _check_arity(func: Callable[..., Any], count: int, shape: str) -> None:

@@ -117,6 +117,11 @@ class LoaderProgress:
             finished_at=_native(record["finished_at"]),
         )
 
+    @classmethod
+    def not_started(cls, loader: str) -> LoaderProgress:
+        """Figures for a loader that has recorded nothing yet."""
+        return cls(loader=loader, status="running", processed=0, failed=0, skipped=0)
+
     @property
     def percent(self) -> float | None:
         """Share of ``total`` processed or failed, 0 to 100, when the total is known."""
