@@ -161,15 +161,21 @@ def batch_transaction(
     ids = [item_id for item_id, _ in entries]
     rows = yield TxQuery(_cypher.query("check_items"), check_params(scope, ids))
     # One row: the processed ids, and [id, attempts] of the failed ones. A range check may
-    # also name ids outside this batch; they are never looked up.
-    processed: set[ItemId] = set(rows[0]["processed"]) if rows else set()
-    failed_attempts: dict[ItemId, int | None] = (
-        {item_id: attempts for item_id, attempts in rows[0]["others"]} if rows else {}
-    )
+    # also name ids outside this batch; they are never looked up. whole_range: every id of
+    # the range (so of this batch) is processed, and the ids were not sent.
+    row: dict[str, Any] = rows[0] if rows else {"processed": [], "others": [], "whole_range": False}
+    whole_range = bool(row["whole_range"])
+    processed: set[ItemId] = set(row["processed"])
+    failed_attempts: dict[ItemId, int | None] = {
+        item_id: attempts for item_id, attempts in row["others"]
+    }
     tally = Tally()
     new_ids: list[ItemId] = []
     retried_ids: list[ItemId] = []
     todo: list[Any] = []
+    if whole_range:
+        tally.skipped = len(entries)
+        entries = []
     for item_id, item in entries:
         if item_id in processed:
             tally.skipped += 1

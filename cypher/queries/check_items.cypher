@@ -16,5 +16,10 @@ CALL () {
   MATCH (p:ProcessedItem {run_id: $run_id, loader: $loader, item_id: id})
   RETURN p
 }
-RETURN collect(CASE WHEN p.status = 'processed' THEN p.item_id END) AS processed,
-       collect(CASE WHEN p.status <> 'processed' THEN [p.item_id, p.attempts] END) AS others
+WITH collect(CASE WHEN p.status = 'processed' THEN p.item_id END) AS processed,
+     collect(CASE WHEN p.status <> 'processed' THEN [p.item_id, p.attempts] END) AS others
+// A range holding as many processed items as it has integers holds every one of them (the
+// unique constraint allows one node per id): say so instead of sending the ids back, which
+// is what makes a resume fast. In the id list form $lo is null and whole_range false.
+WITH processed, others, coalesce(size(processed) = $hi - $lo + 1, false) AS whole_range
+RETURN CASE WHEN whole_range THEN [] ELSE processed END AS processed, others, whole_range
