@@ -160,13 +160,7 @@ async def run_loader(
 
         async def perform(step: Commit | Fail) -> Any:
             if isinstance(step, Fail):
-                log.warning(
-                    "%s: item %r failed: %s: %s",
-                    name,
-                    step.entry[0],
-                    type(step.error).__name__,
-                    step.error,
-                )
+                _engine.log_failure(name, step)
                 return await io.run(
                     _ops.record_failure(run_id, name, worker.shard, step.entry[0], step.error)
                 )

@@ -21,6 +21,7 @@ The logic is written as generators that yield the I/O they need (:class:`TxQuery
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -45,6 +46,8 @@ _MAX_COLLISION_RETRIES = 50
 # updated by every transaction.
 SHARDS = 64
 _FAILED_IDS_KEPT = 1000
+
+log = logging.getLogger("graph_checkpoint")
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,13 @@ _FATAL_CODES = (
     "Neo.ClientError.Transaction.",
     "Neo.ClientError.Request.",
 )
+
+
+def log_failure(loader: str, step: Fail) -> None:
+    """Report an item that failed and is about to be recorded."""
+    log.warning(
+        "%s: item %r failed: %s: %s", loader, step.entry[0], type(step.error).__name__, step.error
+    )
 
 
 def is_collision(exc: BaseException) -> bool:

@@ -141,7 +141,7 @@ def run_loader(
 
         def perform(step: Commit | Fail) -> Any:
             if isinstance(step, Fail):
-                _log_failure(name, step)
+                _engine.log_failure(name, step)
                 return io.run(
                     _ops.record_failure(run_id, name, worker.shard, step.entry[0], step.error)
                 )
@@ -181,12 +181,6 @@ def run_loader(
         except Exception as exc:  # the load's own error matters more than this one
             log.warning("%s: could not record loader status %s: %s", name, status, exc)
     return load.result
-
-
-def _log_failure(name: str, step: Fail) -> None:
-    log.warning(
-        "%s: item %r failed: %s: %s", name, step.entry[0], type(step.error).__name__, step.error
-    )
 
 
 def _transaction_work(

@@ -13,8 +13,6 @@ __all__ = ["STALE_AFTER", "LoadResult", "LoaderProgress", "RunInfo"]
 STALE_AFTER = timedelta(seconds=60)
 """A running run whose heartbeat is older than this is reported as stale (its process died)."""
 
-_HEARTBEAT_FRESH = STALE_AFTER
-
 
 def _native(value: Any) -> Any:
     """Neo4j temporal values as standard-library ones."""
