@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -23,17 +22,16 @@ import neo4j
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import flights
 
-from graph_checkpoint import CheckpointManager, admin, checkpoint_loader
+from graph_checkpoint import CheckpointManager, ConnectionSettings, admin, checkpoint_loader
 
 CONFIG_KIND = "nycflights13-demo"
 
 
 def connect() -> tuple[neo4j.Driver, str | None]:
-    uri = os.environ.get("NEO4J_URI")
-    if not uri:
+    settings = ConnectionSettings.from_env()
+    if settings is None:
         raise SystemExit("set NEO4J_URI (scripts/demo does it for you)")
-    auth = (os.environ.get("NEO4J_USERNAME", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
-    return neo4j.GraphDatabase.driver(uri, auth=auth), os.environ.get("NEO4J_DATABASE") or None
+    return settings.driver(), settings.database
 
 
 @checkpoint_loader(item_id="faa")
@@ -125,7 +123,7 @@ def demo(args: argparse.Namespace) -> int:
     if args.limit:
         me += ["--limit", str(args.limit)]
     with driver:
-        print(f"1. Clearing any earlier demo graph in {os.environ['NEO4J_URI']}")
+        print(f"1. Clearing any earlier demo graph in {ConnectionSettings.from_env().uri}")
         wipe(driver, database)
 
         print(

@@ -7,8 +7,13 @@ together or not at all.
 
 from __future__ import annotations
 
-from .aio import AsyncCheckpointedLoader, AsyncCheckpointManager, AsyncLoaderCheckpoint, AsyncRun
-from .checkpoint import LoaderCheckpoint
+from ._async.checkpoint import AsyncLoaderCheckpoint
+from ._async.manager import AsyncCheckpointManager
+from ._async.run import AsyncRun
+from ._connection import ConnectionSettings
+from ._sync.checkpoint import LoaderCheckpoint
+from ._sync.manager import CheckpointManager
+from ._sync.run import Run
 from .errors import (
     ConfigMismatchError,
     ConnectionFailedError,
@@ -20,15 +25,20 @@ from .errors import (
     RunNotFoundError,
     RunStateError,
 )
-from .loader import CheckpointContext, CheckpointedLoader, checkpoint_loader
-from .manager import CheckpointManager
-from .model import LoaderProgress, LoadResult, RunInfo
+from .loader import (
+    AsyncCheckpointContext,
+    AsyncCheckpointedLoader,
+    CheckpointContext,
+    CheckpointedLoader,
+    checkpoint_loader,
+)
+from .model import LoaderProgress, LoadResult, RunInfo, RunStatus
 from .progress import Progress
-from .run import Run
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncCheckpointContext",
     "AsyncCheckpointManager",
     "AsyncCheckpointedLoader",
     "AsyncLoaderCheckpoint",
@@ -38,6 +48,7 @@ __all__ = [
     "CheckpointedLoader",
     "ConfigMismatchError",
     "ConnectionFailedError",
+    "ConnectionSettings",
     "GraphCheckpointError",
     "InvalidConfigError",
     "InvalidItemError",
@@ -51,5 +62,6 @@ __all__ = [
     "RunInfo",
     "RunNotFoundError",
     "RunStateError",
+    "RunStatus",
     "checkpoint_loader",
 ]

@@ -21,6 +21,7 @@ The logic is written as generators that yield the I/O they need (:class:`TxQuery
 
 from __future__ import annotations
 
+import inspect
 import logging
 import random
 import time
@@ -32,9 +33,9 @@ import neo4j.exceptions as neo4j_errors
 
 from . import _cypher
 from ._items import ItemId
+from ._reporter import Reporter
 from .errors import GraphCheckpointError, LoadInterruptedError
-from .model import LoadResult
-from .progress import _Reporter
+from .model import LoadResult, RunStatus
 
 Entry = tuple[ItemId, Any]
 """An item with its id."""
@@ -249,12 +250,17 @@ def log_failure(loader: str, step: Fail) -> None:
     )
 
 
+_OWN_UNIQUE_LABELS = ("label `ProcessedItem`", "label `CheckpointCounter`")
+
+
 def is_collision(exc: BaseException) -> bool:
     """True for a clash on graph-checkpoint's own uniqueness constraints (another worker won)."""
     if not isinstance(exc, neo4j_errors.ConstraintError):
         return False
-    message = str(exc)
-    return "ProcessedItem" in message or "CheckpointCounter" in message
+    # "Node(42) already exists with label `ProcessedItem` and properties ...": the label is
+    # read before the properties, since a user's own clash may quote any text as a value.
+    head = str(exc).split(" and propert", 1)[0]
+    return head.endswith(_OWN_UNIQUE_LABELS)
 
 
 def is_interruption(exc: BaseException) -> bool:
@@ -392,11 +398,11 @@ class Load:
         self.workers = [WorkerState((base + i) % SHARDS) for i in range(options.workers)]
         self.result = LoadResult(loader=options.name, run_id=run_id)
         self._started = time.monotonic()
-        self._reporter: _Reporter | None = None
+        self._reporter: Reporter | None = None
 
     def begin(self) -> None:
         """Start reporting progress (after the loader node exists)."""
-        self._reporter = _Reporter(
+        self._reporter = Reporter(
             self.options.name,
             self.run_id,
             self.total,
@@ -429,10 +435,46 @@ class Load:
         return self.result
 
 
-def status_after(exc: BaseException | None) -> str:
+def status_after(exc: BaseException | None) -> RunStatus:
     """The status a loader or run ends with after ``exc`` (None: it finished)."""
     if exc is None:
-        return "completed"
-    if isinstance(exc, (KeyboardInterrupt, LoadInterruptedError)) or is_interruption(exc):
-        return "interrupted"
-    return "failed"
+        return RunStatus.COMPLETED
+    if isinstance(exc, KeyboardInterrupt) or is_interruption(exc):
+        return RunStatus.INTERRUPTED
+    if isinstance(exc, GraphCheckpointError) and exc.is_retryable():
+        # LoadInterruptedError, or a server lost while recording a failed item.
+        return RunStatus.INTERRUPTED
+    return RunStatus.FAILED
+
+
+CONTEXT_PARAM = "_checkpoint_context"
+"""A loader with a parameter of this name drives the checkpointed loop itself (seed style)."""
+
+
+def wants_context(func: Callable[..., Any]) -> bool:
+    """True for a loader that takes ``_checkpoint_context`` (the seed project's pattern)."""
+    try:
+        return CONTEXT_PARAM in inspect.signature(func).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+
+
+def check_arity(func: Callable[..., Any], count: int, shape: str) -> None:
+    """Raise TypeError unless ``func`` can be called with ``count`` positional arguments."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # builtins without a signature: trust the caller
+        return
+    try:
+        signature.bind(*([None] * count))
+    except TypeError:
+        raise TypeError(
+            f"{getattr(func, '__name__', func)!s} must accept {shape}: the transaction comes"
+            " first so its writes commit together with the checkpoint"
+        ) from None
+
+
+def add_result(total: LoadResult, part: LoadResult) -> None:
+    """Add one load's counts and time to a running total."""
+    accumulate(total, part)
+    total.elapsed += part.elapsed

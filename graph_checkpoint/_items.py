@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import InvalidItemError, InvalidNameError, _short_repr
+from .errors import InvalidItemError, InvalidNameError
 
 ItemId = str | int
 """What an item id may be. ``1`` and ``"1"`` are different ids: the type is part of the key."""
@@ -19,15 +19,25 @@ IdSpec = str | Callable[[Any], Any] | None
 MAX_ID_BYTES = 4000
 _INT64 = (-(2**63), 2**63 - 1)
 
+_REPR_LIMIT = 120
+
 # Letters (any script), digits, and a few separators; no spaces or control characters.
 _NAME_RE = re.compile(r"^\w[\w.:\-]{0,199}$")
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)``, cut to a length that fits in an error message."""
+    text = repr(value)
+    if len(text) > _REPR_LIMIT:
+        return text[: _REPR_LIMIT - 15] + f"... ({len(text)} chars)"
+    return text
 
 
 def validate_loader_name(name: Any) -> str:
     """Return ``name`` if it is a usable loader name, else raise :class:`InvalidNameError`."""
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise InvalidNameError(
-            f"loader name {_short_repr(name)} is not allowed: use 1 to 200 letters, digits,"
+            f"loader name {short_repr(name)} is not allowed: use 1 to 200 letters, digits,"
             " '_', '.', ':' or '-', starting with a letter, digit or '_'"
         )
     return name
@@ -38,15 +48,15 @@ def check_item_id(value: Any, item: Any) -> ItemId:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         kind = "None" if value is None else type(value).__name__
         raise InvalidItemError(
-            f"item id must be a str or int, got {kind} {_short_repr(value)}"
-            f" for item {_short_repr(item)}: choose an id field with unique str or int values,"
+            f"item id must be a str or int, got {kind} {short_repr(value)}"
+            f" for item {short_repr(item)}: choose an id field with unique str or int values,"
             " or pass item_id=callable that returns one",
             item,
         )
     if isinstance(value, int):
         if not _INT64[0] <= value <= _INT64[1]:
             raise InvalidItemError(
-                f"item id {_short_repr(value)} does not fit in 64 bits: use a str id instead",
+                f"item id {short_repr(value)} does not fit in 64 bits: use a str id instead",
                 item,
             )
     else:
@@ -55,18 +65,18 @@ def check_item_id(value: Any, item: Any) -> ItemId:
         except UnicodeEncodeError:
             # Lone surrogates cannot cross the Bolt protocol, which speaks UTF-8.
             raise InvalidItemError(
-                f"item id {_short_repr(value)} is not valid Unicode text (it holds a lone"
+                f"item id {short_repr(value)} is not valid Unicode text (it holds a lone"
                 f" surrogate): decode the source with errors='replace' or use another id",
                 item,
             ) from None
         if size > MAX_ID_BYTES:
             raise InvalidItemError(
                 f"item id of {size} bytes is longer than {MAX_ID_BYTES}: use a shorter key,"
-                f" e.g. a hash of it (item {_short_repr(item)})",
+                f" e.g. a hash of it (item {short_repr(item)})",
                 item,
             )
         if value == "":
-            raise InvalidItemError(f"item id is an empty string for item {_short_repr(item)}", item)
+            raise InvalidItemError(f"item id is an empty string for item {short_repr(item)}", item)
     return value
 
 
@@ -91,7 +101,7 @@ def id_getter(spec: IdSpec) -> Callable[[Any], ItemId]:
         if isinstance(item, Mapping):
             if key not in item:
                 raise InvalidItemError(
-                    f"item has no {key!r} key: {_short_repr(item)}; pass item_id= to name the"
+                    f"item has no {key!r} key: {short_repr(item)}; pass item_id= to name the"
                     " field that identifies an item",
                     item,
                 )
@@ -100,7 +110,7 @@ def id_getter(spec: IdSpec) -> Callable[[Any], ItemId]:
             value = getattr(item, key)
         except AttributeError:
             raise InvalidItemError(
-                f"item has no {key!r} key or attribute: {_short_repr(item)}; pass item_id= to"
+                f"item has no {key!r} key or attribute: {short_repr(item)}; pass item_id= to"
                 " name the field that identifies an item",
                 item,
             ) from None

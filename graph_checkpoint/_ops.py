@@ -15,7 +15,7 @@ import socket
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from . import _cypher
 from ._items import ItemId, validate_loader_name
@@ -26,9 +26,9 @@ from .errors import (
     RunNotFoundError,
     RunStateError,
 )
-from .model import LoaderProgress, RunInfo
+from .model import LoaderProgress, RunInfo, RunStatus
 
-Records = list[dict[str, Any]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ class Schema:
 
 
 Step = Read | Write | Schema
-Op = Generator[Step, Any, Any]
+Op = Generator[Step, Any, T]
+"""An operation: yields steps, is sent their records, and returns a ``T``."""
 
 _ERROR_LIMIT = 2000
 
@@ -78,7 +79,8 @@ def config_json(config: Mapping[str, Any] | None) -> str | None:
         if not isinstance(key, str):
             raise InvalidConfigError(f"config keys must be strings, got {key!r}")
     try:
-        text = json.dumps(config, sort_keys=True, allow_nan=False, ensure_ascii=False)
+        # dict(): json.dumps takes dicts only, the API any read-only mapping too.
+        text = json.dumps(dict(config), sort_keys=True, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise InvalidConfigError(
             f"config is not JSON-serializable ({exc}): use str, int, float, bool, None,"
@@ -102,6 +104,15 @@ def check_text(what: str, value: object) -> None:
         ) from None
 
 
+def check_run_id(run_id: object) -> None:
+    """Refuse a run id given by the caller that is not a non-empty str (None: generate one)."""
+    if run_id is None:
+        return
+    if not isinstance(run_id, str) or not run_id:
+        raise InvalidConfigError(f"run_id must be a non-empty str, got {run_id!r}")
+    check_text("run id", run_id)
+
+
 def error_text(exc: BaseException | str) -> tuple[str, str]:
     """(type, message) of an error, the message bounded so a huge error cannot bloat the graph."""
     if isinstance(exc, str):
@@ -119,12 +130,12 @@ def new_run_id(now: datetime | None = None) -> str:
     return now.strftime("run_%Y%m%d_%H%M%S")
 
 
-def ensure_schema() -> Op:
+def ensure_schema() -> Op[None]:
     """Create the constraints and indexes if they do not exist yet."""
     yield Schema()
 
 
-def get_run(run_id: str) -> Op:
+def get_run(run_id: str) -> Op[RunInfo]:
     """The :class:`RunInfo` of ``run_id``; raises RunNotFoundError."""
     if not isinstance(run_id, str) or not run_id:
         raise RunNotFoundError(f"run id must be a non-empty string, got {run_id!r}")
@@ -138,12 +149,12 @@ def get_run(run_id: str) -> Op:
 
 def create_run(
     description: str | None, config: Mapping[str, Any] | None, run_id: str | None = None
-) -> Op:
+) -> Op[RunInfo]:
     """Create a new running run; a generated id that clashes gets a ``_2``, ``_3`` suffix."""
     payload = config_json(config)
     if description is not None and not isinstance(description, str):
         raise InvalidConfigError(f"description must be a str, got {type(description).__name__}")
-    check_text("run id", run_id)
+    check_run_id(run_id)
     check_text("description", description)
     base = run_id or new_run_id()
     for attempt in range(1, 1000):
@@ -162,7 +173,7 @@ def create_run(
     )
 
 
-def resume_run(run_id: str | None, config: Mapping[str, Any] | None, force: bool) -> Op:
+def resume_run(run_id: str | None, config: Mapping[str, Any] | None, force: bool) -> Op[RunInfo]:
     """Mark an existing run (or the newest incomplete one) running again in this process."""
     payload = config_json(config)
     if run_id is None:
@@ -172,8 +183,8 @@ def resume_run(run_id: str | None, config: Mapping[str, Any] | None, force: bool
                 "there is no incomplete run to resume: start a new one with start_run()"
             )
         run_id = records[0]["run"]["run_id"]
-    info: RunInfo = yield from get_run(run_id)
-    if info.status == "deleting":
+    info = yield from get_run(run_id)
+    if info.status is RunStatus.DELETING:
         raise RunStateError(
             f"run {info.run_id} is being deleted ('graph-ckpt delete'); start a new run instead"
         )
@@ -193,14 +204,14 @@ def open_run(
     config: Mapping[str, Any] | None,
     run_id: str | None,
     force: bool,
-) -> Op:
+) -> Op[RunInfo]:
     """What ``manager.run()`` does: resume a matching incomplete run, or start a new one.
 
     With ``run_id``, that run is resumed if it exists (whatever its status) and created
     otherwise, so several processes given the same id share one run.
     """
     payload = config_json(config)
-    check_text("run id", run_id)
+    check_run_id(run_id)
     check_text("description", description)
     if run_id is not None:
         records = yield Read("get_run", {"run_id": run_id})
@@ -225,46 +236,49 @@ def open_run(
     return (yield from create_run(description, config))
 
 
-def finish_run(run_id: str, status: str, error: BaseException | str | None) -> Op:
+def finish_run(run_id: str, status: RunStatus, error: BaseException | str | None) -> Op[RunInfo]:
     """End a run with ``status``: completed, failed or interrupted."""
     message = None if error is None else ": ".join(error_text(error))
-    records = yield Write("finish_run", {"run_id": run_id, "status": status, "error": message})
+    records = yield Write(
+        "finish_run", {"run_id": run_id, "status": status.value, "error": message}
+    )
     if not records:
         raise RunNotFoundError(f"run {run_id!r} was deleted while it ran")
     return RunInfo.from_record(records[0]["run"])
 
 
-def heartbeat(run_id: str) -> Op:
+def heartbeat(run_id: str) -> Op[None]:
     """Refresh the run's updated_at."""
     yield Write("heartbeat", {"run_id": run_id})
 
 
-def start_loader(run_id: str, loader: str, total: int | None) -> Op:
+def start_loader(run_id: str, loader: str, total: int | None) -> Op[None]:
     """Register a loader of the run (or re-open it on resume)."""
     validate_loader_name(loader)
     yield Write("start_loader", {"run_id": run_id, "loader": loader, "total": total})
 
 
-def finish_loader(run_id: str, loader: str, status: str) -> Op:
+def finish_loader(run_id: str, loader: str, status: RunStatus) -> Op[None]:
     """End a loader with ``status``."""
-    yield Write("finish_loader", {"run_id": run_id, "loader": loader, "status": status})
+    yield Write("finish_loader", {"run_id": run_id, "loader": loader, "status": status.value})
 
 
-def loader_progress(run_id: str) -> Op:
+def loader_progress(run_id: str) -> Op[list[LoaderProgress]]:
     """Per-loader progress of a run, from the loader nodes and their counter shards."""
     records = yield Read("loader_progress", {"run_id": run_id})
     return [LoaderProgress.from_record(r) for r in records]
 
 
-def item_status(run_id: str, loader: str, item_id: ItemId) -> Op:
+def item_status(run_id: str, loader: str, item_id: ItemId) -> Op[str | None]:
     """'processed', 'failed' or None for one item."""
     records = yield Read("item_status", {"run_id": run_id, "loader": loader, "item_id": item_id})
-    return records[0]["status"] if records else None
+    status: str | None = records[0]["status"] if records else None
+    return status
 
 
 def record_failure(
     run_id: str, loader: str, shard: int, item_id: ItemId, error: BaseException | str
-) -> Op:
+) -> Op[int]:
     """Record one failed item with its error and return its attempt count."""
     kind, message = error_text(error)
     records = yield Write(
@@ -281,7 +295,7 @@ def record_failure(
     return int(records[0]["attempts"]) if records else 0
 
 
-def add_skipped(run_id: str, loader: str, shard: int, skipped: int) -> Op:
+def add_skipped(run_id: str, loader: str, shard: int, skipped: int) -> Op[None]:
     """Add to the loader's skipped counter."""
     if skipped:
         yield Write(

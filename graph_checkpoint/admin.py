@@ -3,10 +3,10 @@
 These are the library functions behind the ``graph-ckpt`` command line; scripts can call
 them directly with a :class:`~graph_checkpoint.CheckpointManager`::
 
-    from graph_checkpoint import CheckpointManager, admin
+    from graph_checkpoint import CheckpointManager, RunStatus, admin
 
     manager = CheckpointManager(driver)
-    for summary in admin.list_runs(manager, status="failed", limit=10):
+    for summary in admin.list_runs(manager, status=RunStatus.FAILED, limit=10):
         print(summary.run.run_id, summary.processed)
     admin.cleanup(manager, keep=3, per_loader=True, older_than=timedelta(days=30))
 
@@ -26,11 +26,11 @@ from typing import Any
 
 from . import _cypher
 from ._connection import translate_error
-from ._ops import Op, Read, Write
-from ._ops import get_run as _get_run_op
-from .errors import GraphCheckpointError, RunNotFoundError, RunStateError
-from .manager import CheckpointManager
-from .model import STALE_AFTER, LoaderProgress, RunInfo, _native
+from ._ops import Op, Read, Write, get_run
+from ._sync.manager import CheckpointManager, executor_of
+from ._values import native
+from .errors import RunNotFoundError, RunStateError
+from .model import STALE_AFTER, LoaderProgress, RunInfo, RunStatus
 
 __all__ = [
     "DELETE_BATCH_SIZE",
@@ -111,7 +111,7 @@ class FailedItemInfo:
             attempts=int(record["attempts"] or 0),
             error_type=record["error_type"],
             error=record["error"],
-            updated_at=_native(record["updated_at"]),
+            updated_at=native(record["updated_at"]),
         )
 
 
@@ -193,7 +193,7 @@ ProgressCallback = Callable[[DeleteProgress], Any]
 
 def is_live(run: RunInfo) -> bool:
     """True for a run whose process is still working on it: running with a fresh heartbeat."""
-    return run.status == "running" and not run.stale
+    return run.status is RunStatus.RUNNING and not run.stale
 
 
 # ----------------------------------------------------------------------------- operations
@@ -201,11 +201,13 @@ def is_live(run: RunInfo) -> bool:
 # layer performs (in managed transactions, with retries and error translation).
 
 
-def _list_runs_op(status: str | None, loader: str | None, limit: int | None) -> Op:
+def _list_runs_op(
+    status: RunStatus | None, loader: str | None, limit: int | None
+) -> Op[list[RunSummary]]:
     records = yield Read(
         "list_runs",
         {
-            "status": status,
+            "status": None if status is None else status.value,
             "loader": loader,
             "limit": _NO_LIMIT if limit is None else limit,
             "stale_seconds": int(STALE_AFTER.total_seconds()),
@@ -220,7 +222,7 @@ def _list_runs_op(status: str | None, loader: str | None, limit: int | None) -> 
     ]
 
 
-def _latest_run_op() -> Op:
+def _latest_run_op() -> Op[str]:
     records = yield Read("latest_run", {})
     if not records:
         raise RunNotFoundError("there are no runs in this database yet")
@@ -228,8 +230,8 @@ def _latest_run_op() -> Op:
     return run_id
 
 
-def _details_op(run_id: str, failures: int) -> Op:
-    info: RunInfo = yield from _get_run_op(run_id)
+def _details_op(run_id: str, failures: int) -> Op[RunDetails]:
+    info = yield from get_run(run_id)
     progress = yield Read("loader_progress", {"run_id": run_id})
     recent: list[dict[str, Any]] = []
     if failures > 0:
@@ -241,14 +243,14 @@ def _details_op(run_id: str, failures: int) -> Op:
     )
 
 
-def _candidates_op() -> Op:
+def _candidates_op() -> Op[list[CleanupCandidate]]:
     records = yield Read("cleanup_candidates", {})
     return [
         CleanupCandidate(
             run=RunInfo.from_record(r["run"], now=r["now"]),
             loaders=tuple(sorted(set(r["loaders"]))),
             items=int(r["items"]),
-            now=_native(r["now"]),
+            now=native(r["now"]),
         )
         for r in records
     ]
@@ -256,11 +258,12 @@ def _candidates_op() -> Op:
 
 def _delete_op(
     run_id: str, batch_size: int, force: bool, on_progress: ProgressCallback | None
-) -> Op:
-    info: RunInfo = yield from _get_run_op(run_id)
+) -> Op[DeleteResult]:
+    info = yield from get_run(run_id)
     if is_live(info) and not force:
         raise RunStateError(
-            f"run {run_id} is running (heartbeat {_ago(info)}): stop its load first, or"
+            f"run {run_id} is running (last heartbeat at {info.updated_at:%Y-%m-%d %H:%M:%S}"
+            " UTC): stop its load first, or"
             " force the delete (--force / force=True)"
         )
     progress = yield Read("loader_progress", {"run_id": run_id})
@@ -289,17 +292,13 @@ def _delete_op(
     return DeleteResult(run_id=run_id, items=deleted, elapsed=elapsed)
 
 
-def _ago(info: RunInfo) -> str:
-    return f"updated at {info.updated_at:%Y-%m-%d %H:%M:%S}" if info.updated_at else "unknown"
-
-
 # ------------------------------------------------------------------------------ public API
 
 
 def list_runs(
     manager: CheckpointManager,
     *,
-    status: str | None = None,
+    status: RunStatus | str | None = None,
     loader: str | None = None,
     limit: int | None = None,
 ) -> list[RunSummary]:
@@ -312,14 +311,13 @@ def list_runs(
     """
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be 0 or more, got {limit}")
-    result: list[RunSummary] = manager._io.run(_list_runs_op(status, loader, limit))
-    return result
+    wanted = None if status is None else RunStatus(status)
+    return executor_of(manager).run(_list_runs_op(wanted, loader, limit))
 
 
 def latest_run_id(manager: CheckpointManager) -> str:
     """The id of the newest run; raises :class:`RunNotFoundError` when there is none."""
-    result: str = manager._io.run(_latest_run_op())
-    return result
+    return executor_of(manager).run(_latest_run_op())
 
 
 def run_details(manager: CheckpointManager, run_id: str, *, failures: int = 10) -> RunDetails:
@@ -329,8 +327,7 @@ def run_details(manager: CheckpointManager, run_id: str, *, failures: int = 10) 
     """
     if failures < 0:
         raise ValueError(f"failures must be 0 or more, got {failures}")
-    result: RunDetails = manager._io.run(_details_op(run_id, failures))
-    return result
+    return executor_of(manager).run(_details_op(run_id, failures))
 
 
 def iter_failures(manager: CheckpointManager, run_id: str) -> Generator[FailedItemInfo, None, None]:
@@ -347,16 +344,16 @@ def iter_failures(manager: CheckpointManager, run_id: str) -> Generator[FailedIt
 def _stream_failures(
     manager: CheckpointManager, run_id: str
 ) -> Generator[FailedItemInfo, None, None]:
-    io = manager._io
+    executor = executor_of(manager)
     try:
         # An auto-commit query streams its records (fetch_size at a time) instead of the
         # managed transactions' list, which would hold every failure in memory.
-        with io.session(write=False) as session:
+        with executor.session(write=False) as session:
             result = session.run(_cypher.query("all_failures"), {"run_id": run_id})
             for record in result:
                 yield FailedItemInfo.from_record(run_id, record.data())
     except Exception as exc:
-        translated = translate_error(exc, io.database)
+        translated = translate_error(exc, executor.database)
         if translated is exc:
             raise
         raise translated from exc
@@ -380,8 +377,7 @@ def delete_run(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    result: DeleteResult = manager._io.run(_delete_op(run_id, batch_size, force, on_progress))
-    return result
+    return executor_of(manager).run(_delete_op(run_id, batch_size, force, on_progress))
 
 
 def cleanup(
@@ -406,17 +402,15 @@ def cleanup(
     interrupted delete always go. ``dry_run`` deletes nothing and returns what would go.
     """
     if keep is None and older_than is None:
-        raise GraphCheckpointError(
-            "cleanup needs keep or older_than (or both): it will not delete every run"
-        )
+        raise ValueError("cleanup needs keep or older_than (or both): it will not delete every run")
     if keep is not None and keep < 0:
         raise ValueError(f"keep must be 0 or more, got {keep}")
-    candidates: list[CleanupCandidate] = manager._io.run(_candidates_op())
+    candidates = executor_of(manager).run(_candidates_op())
     result = CleanupResult(dry_run=dry_run)
     kept_ids = _kept_by_rank(candidates, keep, per_loader)
     for candidate in candidates:
         run = candidate.run
-        goes = run.status == "deleting" or (
+        goes = run.status is RunStatus.DELETING or (
             run.run_id not in kept_ids and _older(candidate, older_than)
         )
         if not goes:
@@ -452,7 +446,7 @@ def _kept_by_rank(
     if keep is None:
         return set()
     # Candidates arrive newest first, so ranking is counting in order.
-    ranked = [c for c in candidates if c.run.status != "deleting"]
+    ranked = [c for c in candidates if c.run.status is not RunStatus.DELETING]
     if not per_loader:
         return {c.run.run_id for c in ranked[:keep]}
     seen: dict[str, int] = {}

@@ -12,7 +12,9 @@ Every error derives from one root, so ``except GraphCheckpointError`` catches th
     ├── ConnectionFailedError   the server cannot be reached, or refuses the credentials
     └── LoadInterruptedError    a transient failure outlasted the retries; the run is resumable
 
-Messages say what went wrong and what to do about it.
+Messages say what went wrong and what to do about it, and ``is_retryable()`` says whether
+trying again later may help, as the driver's own errors do. Misuse (a wrong argument type, an
+invalid option value) raises the built-in ``TypeError`` or ``ValueError`` instead.
 """
 
 from __future__ import annotations
@@ -31,18 +33,17 @@ __all__ = [
     "RunStateError",
 ]
 
-_REPR_LIMIT = 120
-
-
-def _short_repr(value: Any) -> str:
-    text = repr(value)
-    if len(text) > _REPR_LIMIT:
-        return text[: _REPR_LIMIT - 15] + f"... ({len(text)} chars)"
-    return text
-
 
 class GraphCheckpointError(Exception):
     """Root of every error raised by graph-checkpoint."""
+
+    def is_retryable(self) -> bool:
+        """True when trying the same thing again later may succeed (as the driver's errors say).
+
+        A :class:`LoadInterruptedError` is; a server that cannot be reached may be; a bad
+        id, name or config, an unknown run or wrong credentials are not.
+        """
+        return False
 
 
 class InvalidItemError(GraphCheckpointError, ValueError):
@@ -94,7 +95,19 @@ class RunStateError(GraphCheckpointError):
 
 
 class ConnectionFailedError(GraphCheckpointError):
-    """The Neo4j server could not be reached, or refused the credentials or database."""
+    """The Neo4j server could not be reached, or refused the credentials or database.
+
+    ``retryable`` is True when the server could not be reached (it may come back), False
+    when it answered and refused.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+    def is_retryable(self) -> bool:
+        """True when the server could not be reached: it may answer later."""
+        return self.retryable
 
 
 class LoadInterruptedError(GraphCheckpointError):
@@ -103,3 +116,7 @@ class LoadInterruptedError(GraphCheckpointError):
     Nothing of the batch that was being written is in the database. Resume the run once
     the cause (server restart, network, leader election) has passed.
     """
+
+    def is_retryable(self) -> bool:
+        """Always True: resuming the run once the cause has passed goes on where it stopped."""
+        return True

@@ -1,142 +1,30 @@
-"""The ``@checkpoint_loader`` decorator and the context it hands to seed-style loaders."""
+"""The ``@checkpoint_loader`` decorator.
+
+It wraps a sync loader in a :class:`CheckpointedLoader` and an ``async def`` one in an
+:class:`AsyncCheckpointedLoader`; both run the same engine (see docs/architecture.md).
+"""
 
 from __future__ import annotations
 
-import functools
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from ._engine import LoaderOptions, accumulate
-from ._items import IdSpec, id_getter, validate_loader_name
-from ._sync_io import run_loader
-from .errors import GraphCheckpointError
-from .model import LoadResult
+from ._async.loader import AsyncCheckpointContext, AsyncCheckpointedLoader
+from ._engine import LoaderOptions
+from ._items import IdSpec, validate_loader_name
+from ._sync.loader import CheckpointContext, CheckpointedLoader
 from .progress import Progress
-from .run import Run
 
-__all__ = ["CheckpointContext", "CheckpointedLoader", "checkpoint_loader"]
+__all__ = [
+    "AsyncCheckpointContext",
+    "AsyncCheckpointedLoader",
+    "CheckpointContext",
+    "CheckpointedLoader",
+    "checkpoint_loader",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_CONTEXT_PARAM = "_checkpoint_context"
-
-
-def _require_run(target: Any, name: str) -> Run:
-    if isinstance(target, Run):
-        target.check_open()
-        return target
-    raise GraphCheckpointError(
-        f"{name}() takes the run as its first argument, got {type(target).__name__}: call it"
-        f" inside 'with manager.run() as run:' as {name}(run, items)"
-    )
-
-
-class CheckpointContext:
-    """Handed to loaders that declare a ``_checkpoint_context`` parameter.
-
-    It runs the checkpointed loop for them: :meth:`process_items` calls a function per
-    item, :meth:`process_batches` per batch, each inside the transaction that records it.
-    """
-
-    def __init__(self, run: Run, options: LoaderOptions, get_id: Callable[[Any], Any]) -> None:
-        self.run = run
-        self.options = options
-        self._get_id = get_id
-        self.result = LoadResult(loader=options.name, run_id=run.run_id)
-
-    @property
-    def run_id(self) -> str:
-        """The id of the run being loaded."""
-        return self.run.run_id
-
-    def process_items(
-        self, items: Iterable[Any], process_item: Callable[[Any, Any], Any]
-    ) -> LoadResult:
-        """Call ``process_item(tx, item)`` for each item not processed yet, in batches."""
-        _check_arity(process_item, 2, "process_item(tx, item)")
-
-        def per_batch(tx: Any, batch: list[Any]) -> None:
-            for item in batch:
-                process_item(tx, item)
-
-        return self.process_batches(items, per_batch)
-
-    def process_batches(
-        self, items: Iterable[Any], process_batch: Callable[[Any, list[Any]], Any]
-    ) -> LoadResult:
-        """Call ``process_batch(tx, batch)`` for each batch of items not processed yet."""
-        result = run_loader(
-            self.run.manager._io,
-            self.run.run_id,
-            process_batch,
-            items,
-            self._get_id,
-            self.options,
-        )
-        _merge(self.result, result)
-        return result
-
-
-def _merge(total: LoadResult, part: LoadResult) -> None:
-    accumulate(total, part)
-    total.elapsed += part.elapsed
-
-
-def _check_arity(func: Callable[..., Any], count: int, shape: str) -> None:
-    try:
-        signature = inspect.signature(func)
-    except (TypeError, ValueError):  # builtins without a signature: trust the caller
-        return
-    try:
-        signature.bind(*([None] * count))
-    except TypeError:
-        raise GraphCheckpointError(
-            f"{getattr(func, '__name__', func)!s} must accept {shape}: the transaction comes"
-            " first so its writes commit together with the checkpoint"
-        ) from None
-
-
-class CheckpointedLoader:
-    """A loader function wrapped by :func:`checkpoint_loader`.
-
-    Call it as ``loader(run, items, *args, **kwargs)``. It returns a :class:`LoadResult`
-    (for seed-style loaders that take ``_checkpoint_context``, the function's own return
-    value when it is not None).
-    """
-
-    def __init__(self, func: Callable[..., Any], options: LoaderOptions, item_id: IdSpec) -> None:
-        functools.update_wrapper(self, func)
-        self.func = func
-        self.options = options
-        self.item_id = item_id
-        self._get_id = id_getter(item_id)
-        self._wants_context = _CONTEXT_PARAM in inspect.signature(func).parameters
-
-    @property
-    def name(self) -> str:
-        """The loader name recorded in the graph."""
-        return self.options.name
-
-    def __repr__(self) -> str:
-        return f"<checkpoint_loader {self.name} batch_size={self.options.batch_size}>"
-
-    def __call__(self, run: Run, items: Iterable[Any], *args: Any, **kwargs: Any) -> Any:
-        run = _require_run(run, self.name)
-        if self._wants_context:
-            context = CheckpointContext(run, self.options, self._get_id)
-            returned = self.func(run, items, *args, **{_CONTEXT_PARAM: context, **kwargs})
-            return context.result if returned is None else returned
-        return run_loader(
-            run.manager._io,
-            run.run_id,
-            self.func,
-            items,
-            self._get_id,
-            self.options,
-            args,
-            kwargs,
-        )
 
 
 @overload
@@ -203,7 +91,7 @@ def checkpoint_loader(
     if (
         batch_size is not None
         and checkpoint_interval is not None
-        and batch_size != (checkpoint_interval)
+        and batch_size != checkpoint_interval
     ):
         raise ValueError("give batch_size or checkpoint_interval, not both")
     size = batch_size or checkpoint_interval or 1000
@@ -220,8 +108,6 @@ def checkpoint_loader(
             transaction_timeout=transaction_timeout,
         )
         if inspect.iscoroutinefunction(target):
-            from .aio import AsyncCheckpointedLoader
-
             # Typed as the sync wrapper for the overloads' sake; awaiting it is the async API.
             return AsyncCheckpointedLoader(target, options, item_id)  # type: ignore[return-value]
         return CheckpointedLoader(target, options, item_id)

@@ -6,18 +6,40 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
-__all__ = ["STALE_AFTER", "LoadResult", "LoaderProgress", "RunInfo"]
+from ._values import native
+
+__all__ = ["STALE_AFTER", "LoadResult", "LoaderProgress", "RunInfo", "RunStatus"]
+
+
+class RunStatus(str, Enum):
+    """The status of a run or of one of its loaders, as stored in the graph.
+
+    A ``str`` enum: members compare equal to the stored text (``RunStatus.FAILED ==
+    "failed"``) and format as it. ``STALE`` is never stored: it is how a running run whose
+    heartbeat stopped is shown (see :attr:`RunInfo.display_status`).
+    """
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    DELETING = "deleting"
+    STALE = "stale"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def resumable(self) -> bool:
+        """True for the statuses a run can be resumed from (and that a new load may adopt)."""
+        return self in (RunStatus.RUNNING, RunStatus.INTERRUPTED, RunStatus.FAILED)
+
 
 STALE_AFTER = timedelta(seconds=60)
 """A running run whose heartbeat is older than this is reported as stale (its process died)."""
-
-
-def _native(value: Any) -> Any:
-    """Neo4j temporal values as standard-library ones."""
-    to_native = getattr(value, "to_native", None)
-    return to_native() if to_native is not None else value
 
 
 @dataclass(frozen=True)
@@ -30,7 +52,7 @@ class RunInfo:
     """
 
     run_id: str
-    status: str
+    status: RunStatus
     description: str | None = None
     config: dict[str, Any] | None = None
     started_at: datetime | None = None
@@ -48,11 +70,11 @@ class RunInfo:
     ) -> RunInfo:
         """Build from a ``r {.*}`` map; ``now`` (server time) decides staleness."""
         raw_config = node.get("config")
-        updated = _native(node.get("updated_at"))
-        status = node.get("status", "unknown")
-        now_native = _native(now)
+        updated = native(node.get("updated_at"))
+        status = RunStatus(node["status"])
+        now_native = native(now)
         stale = bool(
-            status == "running"
+            status is RunStatus.RUNNING
             and updated is not None
             and now_native is not None
             and now_native - updated > stale_after
@@ -62,9 +84,9 @@ class RunInfo:
             status=status,
             description=node.get("description"),
             config=json.loads(raw_config) if raw_config else None,
-            started_at=_native(node.get("started_at")),
+            started_at=native(node.get("started_at")),
             updated_at=updated,
-            finished_at=_native(node.get("finished_at")),
+            finished_at=native(node.get("finished_at")),
             error=node.get("error"),
             host=node.get("host"),
             pid=node.get("pid"),
@@ -81,9 +103,9 @@ class RunInfo:
         return end - self.started_at
 
     @property
-    def display_status(self) -> str:
+    def display_status(self) -> RunStatus:
         """The status as shown to people: ``stale`` for a running run whose process died."""
-        return "stale" if self.stale else self.status
+        return RunStatus.STALE if self.stale else self.status
 
 
 @dataclass(frozen=True)
@@ -91,7 +113,7 @@ class LoaderProgress:
     """Progress of one loader within a run, summed over its counter shards."""
 
     loader: str
-    status: str
+    status: RunStatus
     processed: int
     failed: int
     skipped: int
@@ -105,20 +127,20 @@ class LoaderProgress:
         """Build from a row of ``cypher/queries/loader_progress.cypher``."""
         return cls(
             loader=record["loader"],
-            status=record["status"],
+            status=RunStatus(record["status"]),
             processed=int(record["processed"]),
             failed=int(record["failed"]),
             skipped=int(record["skipped"]),
             total=record["total"],
-            started_at=_native(record["started_at"]),
-            updated_at=_native(record["updated_at"]),
-            finished_at=_native(record["finished_at"]),
+            started_at=native(record["started_at"]),
+            updated_at=native(record["updated_at"]),
+            finished_at=native(record["finished_at"]),
         )
 
     @classmethod
     def not_started(cls, loader: str) -> LoaderProgress:
         """Figures for a loader that has recorded nothing yet."""
-        return cls(loader=loader, status="running", processed=0, failed=0, skipped=0)
+        return cls(loader=loader, status=RunStatus.RUNNING, processed=0, failed=0, skipped=0)
 
     @property
     def percent(self) -> float | None:

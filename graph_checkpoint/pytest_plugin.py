@@ -36,10 +36,10 @@ from typing import Any
 import neo4j
 import pytest
 
-from . import progress as _progress
-from ._connection import translate_error
+from . import _reporter
+from ._connection import ConnectionSettings, translate_error
+from ._sync.manager import CheckpointManager
 from .errors import LoadInterruptedError
-from .manager import CheckpointManager
 
 __all__ = [
     "NO_SERVER_REASON",
@@ -103,7 +103,7 @@ def select_source(
     env: Mapping[str, str], docker_available: Callable[[], bool] = _docker_available
 ) -> str | None:
     """Which server the fixtures use: ``"env"`` (NEO4J_URI always wins), ``"docker"``, or None."""
-    if env.get("NEO4J_URI"):
+    if ConnectionSettings.from_env(env) is not None:
         return "env"
     if docker_available():
         return "docker"
@@ -112,11 +112,14 @@ def select_source(
 
 def server_from_env(env: Mapping[str, str]) -> Neo4jServer:
     """Connection settings from the environment variables Neo4j's own tools use."""
+    settings = ConnectionSettings.from_env(env)
+    if settings is None:
+        raise KeyError("NEO4J_URI")
     return Neo4jServer(
-        uri=env["NEO4J_URI"],
-        username=env.get("NEO4J_USERNAME") or env.get("NEO4J_USER") or "neo4j",
-        password=env.get("NEO4J_PASSWORD", ""),
-        database=env.get("NEO4J_DATABASE") or None,
+        uri=settings.uri,
+        username=settings.username,
+        password=settings.password,
+        database=settings.database,
         source="env",
     )
 
@@ -201,14 +204,7 @@ def checkpoint_manager(
     """A CheckpointManager on a clean database; runs left open are interrupted afterwards."""
     manager = CheckpointManager(clean_neo4j, neo4j_server.database, heartbeat_interval=1.0)
     yield manager
-    while (run := manager.current_run) is not None:
-        try:
-            run.interrupt("test ended with the run open")
-        except Exception:
-            # The server may be gone; stop the heartbeat and forget the run anyway, or this
-            # loop would never end.
-            run._stop_heartbeat()
-            manager._forget(run)
+    manager.close()
 
 
 @dataclass
@@ -239,11 +235,11 @@ def _interrupt_after(batches: int) -> Iterator[Interruption]:
 
     # The hook runs after each batch has committed, in the thread that drives the load; with
     # workers > 1 the batches already being written still finish (each commits whole).
-    _progress._batch_hooks.append(hook)
+    _reporter.after_batch.append(hook)
     try:
         yield state
     finally:
-        _progress._batch_hooks.remove(hook)
+        _reporter.after_batch.remove(hook)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import timedelta
 import neo4j
 import pytest
 
-from graph_checkpoint import CheckpointManager, GraphCheckpointError, RunNotFoundError, admin
+from graph_checkpoint import CheckpointManager, RunNotFoundError, admin
 from graph_checkpoint.admin import DeleteProgress
 from tests.test_cli import bulk_run, make_run, make_stale, run_ids
 
@@ -70,7 +70,7 @@ def test_list_runs_details_and_failures(manager: CheckpointManager, driver: neo4
 
 
 def test_cleanup_needs_a_rule(manager: CheckpointManager) -> None:
-    with pytest.raises(GraphCheckpointError):
+    with pytest.raises(ValueError, match="keep or older_than"):
         admin.cleanup(manager)
     with pytest.raises(ValueError):
         admin.cleanup(manager, keep=-1)

@@ -13,7 +13,6 @@ from graph_checkpoint import (
     AsyncCheckpointedLoader,
     AsyncCheckpointManager,
     AsyncLoaderCheckpoint,
-    GraphCheckpointError,
     checkpoint_loader,
 )
 from graph_checkpoint.pytest_plugin import Neo4jServer
@@ -115,9 +114,55 @@ def test_async_manual_checkpoint(neo4j_server, driver):  # type: ignore[no-untyp
 
 def test_async_errors(neo4j_server, driver):  # type: ignore[no-untyped-def]
     async def scenario(manager: AsyncCheckpointManager) -> None:
-        with pytest.raises(GraphCheckpointError, match="AsyncRun"):
+        with pytest.raises(TypeError, match="AsyncRun"):
             await load_people(manager, [])  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="AsyncDriver"):
             AsyncCheckpointManager(driver)  # type: ignore[arg-type]
 
     run_async(neo4j_server, scenario)
+
+
+def test_async_seed_style_loader_drives_its_own_loop(neo4j_server, driver):  # type: ignore[no-untyped-def]
+    # A loader taking _checkpoint_context fetches its own items and hands them over, as the
+    # JSON-file system's loaders do; the async API used to ignore the parameter.
+    @checkpoint_loader(batch_size=25)
+    async def load_items(run, items, _checkpoint_context=None):  # type: ignore[no-untyped-def]
+        async def process_item(tx: neo4j.AsyncManagedTransaction, item: dict[str, int]) -> None:
+            await tx.run("CREATE (:Person {id: $id})", id=item["id"])
+
+        await _checkpoint_context.process_items(rows(60), process_item)
+
+    async def scenario(manager: AsyncCheckpointManager) -> Any:
+        async with await manager.run(config={"seed_style": "async"}) as run:
+            first = await load_items(run, None)
+        async with await manager.resume_run(run.run_id) as again:
+            second = await load_items(again, None)
+        return first, second
+
+    first, second = run_async(neo4j_server, scenario)
+    assert (first.processed, first.skipped) == (60, 0)
+    assert (second.processed, second.skipped) == (0, 60)
+    assert counts(driver) == (60, 60)
+
+
+def test_async_manager_run_and_checkpoint_offer_the_sync_apis_methods(neo4j_server, driver):  # type: ignore[no-untyped-def]
+    async def scenario(manager: AsyncCheckpointManager) -> Any:
+        # A checkpoint made from the manager opens its own run on first use and ends it.
+        own = AsyncLoaderCheckpoint(manager, "standalone")
+        assert await own.status(7) is None
+        assert await own.mark_processed(7)  # in a transaction of its own
+        assert await own.status(7) == "processed"
+        assert manager.current_run is own.run
+        await own.complete()
+        assert manager.current_run is None
+        finished = await manager.get_run(own.run_id)
+
+        run = await manager.run(description="left open")
+        assert (await run.refresh()).description == "left open"
+        await manager.close()  # interrupts what is still open, e.g. at shutdown
+        return finished, run.closed, await manager.get_run(run.run_id)
+
+    finished, closed, left_open = run_async(neo4j_server, scenario)
+    assert finished.status == "completed"
+    assert closed
+    assert left_open.status == "interrupted"

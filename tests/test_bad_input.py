@@ -324,7 +324,7 @@ def test_loader_return_value_is_ignored(
 
 
 def test_loader_passed_something_that_is_not_a_run(manager: CheckpointManager) -> None:
-    with pytest.raises(GraphCheckpointError, match="takes the run"):
+    with pytest.raises(TypeError, match="takes the run"):
         load(manager, [1, 2])  # type: ignore[arg-type]
 
 

@@ -97,7 +97,7 @@ def test_with_a_manager_it_uses_or_opens_a_run(manager: CheckpointManager):
 
 
 def test_bad_arguments(manager):  # type: ignore[no-untyped-def]
-    with pytest.raises(GraphCheckpointError, match="needs a Run or a CheckpointManager"):
+    with pytest.raises(TypeError, match="needs a Run or a CheckpointManager"):
         LoaderCheckpoint("run_1", "x")  # type: ignore[arg-type]
     run = manager.start_run()
     checkpoint = LoaderCheckpoint(run, "ok")

@@ -19,7 +19,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from graph_checkpoint import CheckpointManager, checkpoint_loader
-from graph_checkpoint import cli as cli_module
 from graph_checkpoint.cli import main, parse_duration
 from graph_checkpoint.pytest_plugin import Neo4jServer
 
@@ -613,7 +612,7 @@ def test_debug_lets_the_exception_through(cli: Any) -> None:
 def test_password_is_prompted_on_a_terminal(
     cli: Any, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, driver: neo4j.Driver
 ) -> None:
-    monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr("graph_checkpoint.cli.connection._stdin_is_tty", lambda: True)
     no_password = {k: v for k, v in env.items() if k != "NEO4J_PASSWORD"}
     runner = CliRunner()
     result = runner.invoke(

@@ -122,7 +122,7 @@ def test_a_run_whose_heartbeat_stopped_is_stale(manager: CheckpointManager, driv
         "MATCH (r:CheckpointRun {run_id: $r}) SET r.updated_at = datetime() - duration('PT5M')",
         r=run.run_id,
     )
-    run._stop_heartbeat()
+    run._heartbeat.stop()
     assert manager.get_run(run.run_id).stale
     assert manager.get_run(run.run_id).display_status == "stale"
     run.interrupt()

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from graph_checkpoint import checkpoint_loader
+from graph_checkpoint import _reporter, checkpoint_loader
 from graph_checkpoint import progress as progress_module
 
 
@@ -31,7 +31,7 @@ def test_the_bar_shows_items_rate_and_time(manager, capsys):  # type: ignore[no-
 
 def test_without_a_terminal_progress_is_logged(manager, caplog, capsys, monkeypatch):  # type: ignore[no-untyped-def]
     # Log every batch instead of every ten seconds, so a short test sees the periodic lines.
-    monkeypatch.setattr(progress_module, "LOG_INTERVAL", 0.0)
+    monkeypatch.setattr(_reporter, "LOG_INTERVAL", 0.0)
     caplog.set_level(logging.INFO, logger="graph_checkpoint.progress")
     with manager.run() as run:
         without_bar(run, list(range(120)))

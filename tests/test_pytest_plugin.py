@@ -187,12 +187,12 @@ def test_interrupt_after_with_parallel_workers_then_resume_loads_each_item_once(
 
 
 def test_no_hook_is_left_behind(interrupt_after: InterruptAfter) -> None:
-    from graph_checkpoint import progress
+    from graph_checkpoint import _reporter
 
-    before = list(progress._batch_hooks)
+    before = list(_reporter.after_batch)
     with pytest.raises(RuntimeError), interrupt_after(5):
         raise RuntimeError("the block failed")
-    assert progress._batch_hooks == before
+    assert _reporter.after_batch == before
 
 
 # --- a user's test file, run by its own pytest ---------------------------------------------

@@ -1,3 +1,5 @@
+# Generated from graph_checkpoint/_async/manager.py by scripts/unasync.py: do not edit.
+# Change the async source, then run `python scripts/unasync.py`.
 """The entry point of the library: runs are started, resumed and read through a manager."""
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from typing import Any
 
 import neo4j
 
-from . import _ops
-from ._sync_io import SyncIO
-from .model import LoaderProgress, RunInfo
+from .. import _ops
+from .._compat import Util
+from ..model import LoaderProgress, RunInfo
+from .io import Executor
 from .run import Run
 
-__all__ = ["CheckpointManager"]
+__all__ = ["CheckpointManager", "executor_of"]
 
 log = logging.getLogger("graph_checkpoint")
 
@@ -25,10 +28,6 @@ class CheckpointManager:
     ``database`` None means the server's default database. The schema (constraints and
     indexes from ``cypher/schema.cypher``) is applied the first time a run is opened.
     ``heartbeat_interval`` is how often, in seconds, an open run refreshes its ``updated_at``.
-
-    >>> manager = CheckpointManager(driver)                          # doctest: +SKIP
-    >>> with manager.run(description="people", config={"file": "people.csv"}) as run:
-    ...     load_people(run, rows)                                   # doctest: +SKIP
     """
 
     def __init__(
@@ -39,24 +38,28 @@ class CheckpointManager:
         heartbeat_interval: float = 15.0,
     ) -> None:
         if not isinstance(driver, neo4j.Driver):
+            wanted, other = neo4j.Driver.__name__, Util.twin(neo4j.Driver.__name__)
             raise TypeError(
-                f"CheckpointManager needs a neo4j.Driver, got {type(driver).__name__}"
-                " (for an AsyncDriver use AsyncCheckpointManager)"
+                f"{type(self).__name__} needs a neo4j.{wanted}, got {type(driver).__name__}"
+                f" (for a neo4j.{other} use {Util.twin(type(self).__name__)})"
+            )
+        if not heartbeat_interval > 0:
+            raise ValueError(
+                f"heartbeat_interval must be positive seconds, got {heartbeat_interval!r}"
             )
         self.driver = driver
         self.database = database
         self.heartbeat_interval = heartbeat_interval
-        self._io = SyncIO(driver, database)
+        self._executor = Executor(driver, database)
         self._open_runs: list[Run] = []
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"<CheckpointManager database={self.database or '(default)'}>"
+        return f"<{type(self).__name__} database={self.database or '(default)'}>"
 
     def ensure_schema(self) -> None:
         """Create the checkpoint constraints and indexes if they are missing."""
-        self._io.run(_ops.ensure_schema())
-        self._io._schema_ready = True
+        self._executor.ensure_schema(again=True)
 
     def run(
         self,
@@ -73,8 +76,8 @@ class CheckpointManager:
         the run is completed when the block ends, interrupted on Ctrl-C or a transient
         failure, and failed on any other exception.
         """
-        self._io.ensure_schema()
-        info = self._io.run(_ops.open_run(description, config, run_id, force))
+        self._executor.ensure_schema()
+        info = self._executor.run(_ops.open_run(description, config, run_id, force))
         return self._open(info)
 
     def start_run(
@@ -85,8 +88,8 @@ class CheckpointManager:
         run_id: str | None = None,
     ) -> Run:
         """Start a new run. End it with ``run.complete()`` or ``run.fail(error)``."""
-        self._io.ensure_schema()
-        return self._open(self._io.run(_ops.create_run(description, config, run_id)))
+        self._executor.ensure_schema()
+        return self._open(self._executor.run(_ops.create_run(description, config, run_id)))
 
     def resume_run(
         self,
@@ -100,33 +103,53 @@ class CheckpointManager:
         Raises :class:`RunNotFoundError` for an unknown id, and :class:`ConfigMismatchError`
         when ``config`` has other keys than the stored config (``force=True`` overrides).
         """
-        self._io.ensure_schema()
-        return self._open(self._io.run(_ops.resume_run(run_id, config, force)))
+        self._executor.ensure_schema()
+        return self._open(self._executor.run(_ops.resume_run(run_id, config, force)))
 
     def get_run(self, run_id: str) -> RunInfo:
         """Read one run. Raises :class:`RunNotFoundError` for an unknown id."""
-        info: RunInfo = self._io.run(_ops.get_run(run_id))
-        return info
+        return self._executor.run(_ops.get_run(run_id))
 
     def progress(self, run_id: str) -> list[LoaderProgress]:
         """Per-loader progress of a run."""
-        result: list[LoaderProgress] = self._io.run(_ops.loader_progress(run_id))
-        return result
+        return self._executor.run(_ops.loader_progress(run_id))
 
     @property
     def current_run(self) -> Run | None:
         """The run most recently opened by this manager and not yet ended, if any."""
         with self._lock:
+            self._open_runs = [run for run in self._open_runs if not run.closed]
             return self._open_runs[-1] if self._open_runs else None
 
+    def close(self) -> None:
+        """Interrupt every run this manager opened that is still open (e.g. at shutdown).
+
+        A run whose end cannot be written (the server is gone) keeps its stored status; its
+        heartbeat stops, so it shows as stale and resumes like any other. The driver stays
+        open: it is the caller's.
+        """
+        with self._lock:
+            runs, self._open_runs = self._open_runs, []
+        for run in reversed(runs):
+            if run.closed:
+                continue
+            try:
+                run.interrupt("the checkpoint manager was closed with the run open")
+            except Exception as exc:
+                log.warning("could not mark run %s interrupted: %s", run.run_id, exc)
+
     def _open(self, info: RunInfo) -> Run:
-        run = Run(self, info)
+        run = Run(self, info, self._executor)
         with self._lock:
             self._open_runs.append(run)
         log.info("run %s %s", info.run_id, "resumed" if info.resumes else "started")
         return run
 
-    def _forget(self, run: Run) -> None:
-        with self._lock:
-            if run in self._open_runs:
-                self._open_runs.remove(run)
+
+def executor_of(manager: CheckpointManager) -> Executor:
+    """The executor that performs ``manager``'s operations, for the package's own modules.
+
+    The one reader of the manager's private executor: loaders, the manual API and ``admin``
+    go through here, so the managers expose no I/O object to users.
+    """
+    return manager._executor  # noqa: SLF001

@@ -1,0 +1,1 @@
+"""The source of the sync and the async API; ``scripts/unasync.py`` generates ``_sync`` from it."""

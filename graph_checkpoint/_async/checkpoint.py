@@ -1,0 +1,166 @@
+"""The manual API, for loops written by hand: ask, load, mark, in your own transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _cypher, _engine, _ops
+from .._compat import AsyncLock, AsyncUtil
+from .._items import ItemId, check_item_id, validate_loader_name
+from ..errors import RunStateError
+from ..model import LoaderProgress, RunStatus
+from .manager import AsyncCheckpointManager, executor_of
+from .run import AsyncRun
+
+__all__ = ["AsyncLoaderCheckpoint"]
+
+
+class AsyncLoaderCheckpoint:
+    """Checkpoint state of one loader within a run, driven item by item.
+
+    ``target`` is a run, or a manager, in which case the manager's open run is used, else
+    the newest incomplete run is resumed, else a new one starts (ended by :meth:`complete`).
+    The sync API registers the loader (and opens that run) in the constructor; the async
+    API on the first call, or in ``await AsyncLoaderCheckpoint.open(target, name)``.
+
+    For exactly-once, check and mark inside the transaction that writes the item::
+
+        checkpoint = LoaderCheckpoint(run, "load_items")
+
+        def work(tx, item):
+            if checkpoint.is_processed(item["id"], tx=tx):
+                return
+            tx.run("CREATE (:Item {id: $id})", id=item["id"])
+            checkpoint.mark_processed(item["id"], tx=tx)
+    """
+
+    def __init__(self, target: AsyncRun | AsyncCheckpointManager, loader_name: str) -> None:
+        self.loader = validate_loader_name(loader_name)
+        if isinstance(target, AsyncRun):
+            target.check_open()
+            self._manager = target.manager
+            self._run: AsyncRun | None = target
+        elif isinstance(target, AsyncCheckpointManager):
+            self._manager = target
+            self._run = target.current_run
+        else:
+            raise TypeError(
+                f"{type(self).__name__} needs a {AsyncRun.__name__} or a"
+                f" {AsyncCheckpointManager.__name__}, got {type(target).__name__}"
+            )
+        self._executor = executor_of(self._manager)
+        self._shard = _engine.shard_base()
+        self._owns_run = False
+        self._started = False
+        self._start_lock = AsyncLock()
+        AsyncUtil.sync_only(self._start)
+
+    @classmethod
+    async def open(
+        cls, target: AsyncRun | AsyncCheckpointManager, loader_name: str
+    ) -> AsyncLoaderCheckpoint:
+        """Register the loader in the run (opening the run first, given a manager)."""
+        checkpoint = cls(target, loader_name)
+        await checkpoint._start()
+        return checkpoint
+
+    def __repr__(self) -> str:
+        run = self._run.run_id if self._run is not None else "(opened on first use)"
+        return f"<{type(self).__name__} {self.loader} run={run}>"
+
+    @property
+    def run(self) -> AsyncRun:
+        """The run this checkpoint records into."""
+        if self._run is None:
+            raise RunStateError(
+                f"the checkpoint of {self.loader} opens its run on first use: await one of"
+                " its methods first, or create it with open()"
+            )
+        return self._run
+
+    @property
+    def run_id(self) -> str:
+        """The id of the run this checkpoint records into."""
+        return self.run.run_id
+
+    async def _start(self) -> AsyncRun:
+        async with self._start_lock:
+            if self._run is None:
+                self._run = await self._manager.run(
+                    description=f"{self.loader} (manual checkpoint)"
+                )
+                self._owns_run = True
+            if not self._started:
+                await self._executor.run(_ops.start_loader(self._run.run_id, self.loader, None))
+                self._started = True
+            return self._run
+
+    async def status(self, item_id: ItemId, tx: Any = None) -> str | None:
+        """'processed', 'failed', or None if the item was never recorded.
+
+        Pass the transaction that will write the item to read inside it.
+        """
+        check_item_id(item_id, item_id)
+        run = await self._start()
+        if tx is None:
+            return await self._executor.run(_ops.item_status(run.run_id, self.loader, item_id))
+        params = {"run_id": run.run_id, "loader": self.loader, "item_id": item_id}
+        result = await tx.run(_cypher.query("item_status"), params)
+        rows = await result.data()
+        status: str | None = rows[0]["status"] if rows else None
+        return status
+
+    async def is_processed(self, item_id: ItemId, tx: Any = None) -> bool:
+        """True if the item was processed in this run. Failed items count as not processed.
+
+        Pass the transaction that will write the item to make the check and the write one
+        atomic step.
+        """
+        return await self.status(item_id, tx) == "processed"
+
+    async def mark_processed(self, item_id: ItemId, tx: Any = None) -> bool:
+        """Record the item as processed; True if it was not recorded as processed before.
+
+        With ``tx`` the record is written in that transaction, so it commits (or rolls back)
+        with the item's data. Without it, it commits on its own, which is not atomic with
+        your data: prefer passing ``tx``.
+        """
+        check_item_id(item_id, item_id)
+        run = await self._start()
+        text, params = _ops.mark_processed_params(run.run_id, self.loader, self._shard, item_id)
+
+        async def work(own_tx: Any) -> bool:
+            result = await own_tx.run(text, params)
+            rows = await result.data()
+            return bool(rows and rows[0]["marked"])
+
+        if tx is not None:
+            return await work(tx)
+        async with self._executor.session() as session:
+            return await session.execute_write(work)
+
+    async def mark_failed(self, item_id: ItemId, error: BaseException | str) -> int:
+        """Record the item as failed with ``error`` (in a transaction of its own).
+
+        Returns the item's attempt count. An item processed meanwhile stays processed.
+        """
+        check_item_id(item_id, item_id)
+        run = await self._start()
+        return await self._executor.run(
+            _ops.record_failure(run.run_id, self.loader, self._shard, item_id, error)
+        )
+
+    async def get_progress_stats(self) -> dict[str, Any]:
+        """This loader's figures: processed, failed, skipped, total, percent, status, times."""
+        run = await self._start()
+        for progress in await run.progress():
+            if progress.loader == self.loader:
+                return progress.as_dict()
+        return LoaderProgress.not_started(self.loader).as_dict()
+
+    async def complete(self) -> None:
+        """Mark this loader completed (and the run, if this checkpoint opened it)."""
+        run = await self._start()
+        await self._executor.run(_ops.finish_loader(run.run_id, self.loader, RunStatus.COMPLETED))
+        if self._owns_run and not run.closed:
+            await run.complete()

@@ -1,0 +1,221 @@
+"""Performs the steps of ``_ops`` and ``_engine`` with the driver.
+
+What to query, how to split a failing batch and how to count are the shared generators of
+``_ops`` and ``_engine``; this module only carries their steps out, in managed transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
+
+import neo4j
+import neo4j.exceptions as neo4j_errors
+
+from .. import _cypher, _engine, _ops
+from .._compat import AsyncItems, AsyncLock, AsyncUtil, AsyncWorkerPool
+from .._connection import translate_error
+from .._engine import (
+    CallLoader,
+    Commit,
+    Entry,
+    Fail,
+    LoaderOptions,
+    Scope,
+    Tally,
+    TxOutcome,
+    TxQuery,
+    WorkerState,
+)
+from .._items import ItemId
+from ..model import LoadResult, RunStatus
+
+T = TypeVar("T")
+
+log = logging.getLogger("graph_checkpoint")
+
+
+async def drive(gen: Generator[Any, Any, T], perform: Callable[[Any], Any]) -> T:
+    """Run a step generator to its end, performing each step and sending back the result.
+
+    An exception raised while performing a step is thrown into the generator, which may
+    handle it (the engine's split-on-failure does) or let it propagate.
+    """
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            step = gen.throw(error) if error is not None else gen.send(value)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        try:
+            value, error = await perform(step), None
+        except Exception as exc:
+            value, error = None, exc
+
+
+class AsyncExecutor:
+    """Runs checkpoint operations on one driver and database, with causal chaining."""
+
+    def __init__(self, driver: neo4j.AsyncDriver, database: str | None) -> None:
+        self.driver = driver
+        self.database = database
+        # One bookmark manager for every session of this manager: a read after a write, in
+        # any thread or task, sees that write even on a cluster.
+        self.bookmarks = neo4j.AsyncGraphDatabase.bookmark_manager()
+        self._schema_ready = False
+        self._schema_lock = AsyncLock()
+
+    def session(self, write: bool = True, quiet: bool = True) -> neo4j.AsyncSession:
+        """A new session on the configured database, sharing this manager's bookmarks.
+
+        ``quiet`` silences the server's notifications, which for graph-checkpoint's own
+        queries are only noise (such as "property key does not exist" on an empty graph);
+        sessions that also run the user's queries keep the warnings.
+        """
+        return self.driver.session(
+            database=self.database,
+            bookmark_manager=self.bookmarks,
+            default_access_mode=neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS,
+            notifications_min_severity="OFF" if quiet else "WARNING",
+            notifications_disabled_classifications=None if quiet else ["UNRECOGNIZED"],
+        )
+
+    async def run(self, op: _ops.Op[T]) -> T:
+        """Perform an operation from ``_ops`` and return its result."""
+        try:
+            return await drive(op, self._perform)
+        except Exception as exc:
+            translated = translate_error(exc, self.database)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    async def ensure_schema(self, again: bool = False) -> None:
+        """Apply ``cypher/schema.cypher``: once per manager, or ``again`` if asked."""
+        async with self._schema_lock:
+            if again or not self._schema_ready:
+                await self.run(_ops.ensure_schema())
+                self._schema_ready = True
+
+    async def _perform(self, step: _ops.Step) -> Any:
+        if isinstance(step, _ops.Schema):
+            async with self.session() as session:
+                for statement in (*_cypher.schema_statements(), "CALL db.awaitIndexes(300)"):
+                    result = await session.run(statement)
+                    await result.consume()
+            return None
+        text = _cypher.query(step.name)
+
+        async def work(tx: neo4j.AsyncManagedTransaction) -> list[dict[str, Any]]:
+            result = await tx.run(text, step.params)
+            return await result.data()
+
+        if isinstance(step, _ops.Read):
+            async with self.session(write=False) as session:
+                return await session.execute_read(work)
+        try:
+            async with self.session() as session:
+                return await session.execute_write(work)
+        except neo4j_errors.ConstraintError:
+            if step.conflict_ok:
+                return None
+            raise
+
+
+async def run_loader(
+    executor: AsyncExecutor,
+    run_id: str,
+    loader: Callable[..., Any],
+    items: AsyncItems,
+    get_id: Callable[[Any], ItemId],
+    options: LoaderOptions,
+    extra_args: tuple[Any, ...] = (),
+    extra_kwargs: dict[str, Any] | None = None,
+) -> LoadResult:
+    """Load ``items`` through ``loader(tx, batch, *args, **kwargs)``, checkpointed."""
+    kwargs = extra_kwargs or {}
+    name = options.name
+    load = _engine.Load(run_id, options, items)
+    await executor.run(_ops.start_loader(run_id, name, load.total))
+    load.begin()
+    # Each worker writes through its own session: sessions are not safe to share.
+    sessions = {id(w): executor.session(quiet=False) for w in load.workers}
+    # A server-side timeout turns a batch that hangs (say, on a lock held by a transaction
+    # the loader opened itself) into an error instead of a stalled load.
+    work = neo4j.unit_of_work(timeout=options.transaction_timeout)(_transaction_work)
+
+    async def call_loader(tx: neo4j.AsyncManagedTransaction, batch: list[Any]) -> None:
+        await AsyncUtil.call(loader, tx, batch, *extra_args, **kwargs)
+
+    async def process(worker: WorkerState, entries: list[Entry], duplicates: int) -> Tally:
+        worker.pending_skipped += duplicates
+
+        async def perform(step: Commit | Fail) -> Any:
+            if isinstance(step, Fail):
+                _engine.log_failure(name, step)
+                return await executor.run(
+                    _ops.record_failure(run_id, name, worker.shard, step.entry[0], step.error)
+                )
+            outcome: TxOutcome = await sessions[id(worker)].execute_write(
+                work, load.scope(worker), step.entries, worker.pending_skipped, call_loader
+            )
+            worker.committed(outcome)
+            return outcome
+
+        tally = await drive(_engine.split_until_isolated(entries), perform)
+        tally.skipped += duplicates
+        return tally
+
+    status = RunStatus.FAILED
+    try:
+        batches = AsyncUtil.iter_batches(items, get_id, options.batch_size)
+        if options.workers == 1:
+            async for entries, duplicates in batches:
+                load.batch_done(await process(load.workers[0], entries, duplicates))
+        else:
+            pool: AsyncWorkerPool[WorkerState, Tally] = AsyncWorkerPool(load.workers, process)
+            try:
+                async for entries, duplicates in batches:
+                    for tally in await pool.submit(entries, duplicates):
+                        load.batch_done(tally)
+                for tally in await pool.drain():
+                    load.batch_done(tally)
+            finally:
+                await pool.close()
+        for worker in load.workers:
+            await executor.run(_ops.add_skipped(run_id, name, worker.shard, worker.take_pending()))
+        status = RunStatus.COMPLETED
+    except BaseException as exc:
+        status = _engine.status_after(exc)
+        raise
+    finally:
+        load.close()
+        for session in sessions.values():
+            await session.close()
+        try:
+            await executor.run(_ops.finish_loader(run_id, name, status))
+        except Exception as exc:  # the load's own error matters more than this one
+            log.warning("%s: could not record loader status %s: %s", name, status, exc)
+    return load.result
+
+
+async def _transaction_work(
+    tx: neo4j.AsyncManagedTransaction,
+    scope: Scope,
+    entries: list[Entry],
+    pending_skipped: int,
+    call_loader: Callable[[neo4j.AsyncManagedTransaction, list[Any]], Any],
+) -> TxOutcome:
+    async def perform(step: TxQuery | CallLoader) -> Any:
+        if isinstance(step, TxQuery):
+            result = await tx.run(step.text, step.params)
+            return await result.data()
+        await call_loader(tx, step.items)
+        return None
+
+    # Errors are not handled inside the transaction: they fail it whole, and the driver
+    # retries it or hands the error to split_until_isolated.
+    return await drive(_engine.batch_transaction(scope, entries, pending_skipped), perform)

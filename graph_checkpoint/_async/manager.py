@@ -1,0 +1,153 @@
+"""The entry point of the library: runs are started, resumed and read through a manager."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import neo4j
+
+from .. import _ops
+from .._compat import AsyncUtil
+from ..model import LoaderProgress, RunInfo
+from .io import AsyncExecutor
+from .run import AsyncRun
+
+__all__ = ["AsyncCheckpointManager", "executor_of"]
+
+log = logging.getLogger("graph_checkpoint")
+
+
+class AsyncCheckpointManager:
+    """Keeps checkpoint runs in the Neo4j database that ``driver`` connects to.
+
+    ``database`` None means the server's default database. The schema (constraints and
+    indexes from ``cypher/schema.cypher``) is applied the first time a run is opened.
+    ``heartbeat_interval`` is how often, in seconds, an open run refreshes its ``updated_at``.
+    """
+
+    def __init__(
+        self,
+        driver: neo4j.AsyncDriver,
+        database: str | None = None,
+        *,
+        heartbeat_interval: float = 15.0,
+    ) -> None:
+        if not isinstance(driver, neo4j.AsyncDriver):
+            wanted, other = neo4j.AsyncDriver.__name__, AsyncUtil.twin(neo4j.AsyncDriver.__name__)
+            raise TypeError(
+                f"{type(self).__name__} needs a neo4j.{wanted}, got {type(driver).__name__}"
+                f" (for a neo4j.{other} use {AsyncUtil.twin(type(self).__name__)})"
+            )
+        if not heartbeat_interval > 0:
+            raise ValueError(
+                f"heartbeat_interval must be positive seconds, got {heartbeat_interval!r}"
+            )
+        self.driver = driver
+        self.database = database
+        self.heartbeat_interval = heartbeat_interval
+        self._executor = AsyncExecutor(driver, database)
+        self._open_runs: list[AsyncRun] = []
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} database={self.database or '(default)'}>"
+
+    async def ensure_schema(self) -> None:
+        """Create the checkpoint constraints and indexes if they are missing."""
+        await self._executor.ensure_schema(again=True)
+
+    async def run(
+        self,
+        description: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        *,
+        run_id: str | None = None,
+        force: bool = False,
+    ) -> AsyncRun:
+        """Resume the newest incomplete run whose config equals ``config``, else start one.
+
+        With ``run_id`` that run is resumed if it exists and created if not, so several
+        processes given the same id work on one run. Use the result as a context manager:
+        the run is completed when the block ends, interrupted on Ctrl-C or a transient
+        failure, and failed on any other exception.
+        """
+        await self._executor.ensure_schema()
+        info = await self._executor.run(_ops.open_run(description, config, run_id, force))
+        return self._open(info)
+
+    async def start_run(
+        self,
+        description: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        *,
+        run_id: str | None = None,
+    ) -> AsyncRun:
+        """Start a new run. End it with ``run.complete()`` or ``run.fail(error)``."""
+        await self._executor.ensure_schema()
+        return self._open(await self._executor.run(_ops.create_run(description, config, run_id)))
+
+    async def resume_run(
+        self,
+        run_id: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        *,
+        force: bool = False,
+    ) -> AsyncRun:
+        """Resume ``run_id``, or the newest incomplete run when it is None.
+
+        Raises :class:`RunNotFoundError` for an unknown id, and :class:`ConfigMismatchError`
+        when ``config`` has other keys than the stored config (``force=True`` overrides).
+        """
+        await self._executor.ensure_schema()
+        return self._open(await self._executor.run(_ops.resume_run(run_id, config, force)))
+
+    async def get_run(self, run_id: str) -> RunInfo:
+        """Read one run. Raises :class:`RunNotFoundError` for an unknown id."""
+        return await self._executor.run(_ops.get_run(run_id))
+
+    async def progress(self, run_id: str) -> list[LoaderProgress]:
+        """Per-loader progress of a run."""
+        return await self._executor.run(_ops.loader_progress(run_id))
+
+    @property
+    def current_run(self) -> AsyncRun | None:
+        """The run most recently opened by this manager and not yet ended, if any."""
+        with self._lock:
+            self._open_runs = [run for run in self._open_runs if not run.closed]
+            return self._open_runs[-1] if self._open_runs else None
+
+    async def close(self) -> None:
+        """Interrupt every run this manager opened that is still open (e.g. at shutdown).
+
+        A run whose end cannot be written (the server is gone) keeps its stored status; its
+        heartbeat stops, so it shows as stale and resumes like any other. The driver stays
+        open: it is the caller's.
+        """
+        with self._lock:
+            runs, self._open_runs = self._open_runs, []
+        for run in reversed(runs):
+            if run.closed:
+                continue
+            try:
+                await run.interrupt("the checkpoint manager was closed with the run open")
+            except Exception as exc:
+                log.warning("could not mark run %s interrupted: %s", run.run_id, exc)
+
+    def _open(self, info: RunInfo) -> AsyncRun:
+        run = AsyncRun(self, info, self._executor)
+        with self._lock:
+            self._open_runs.append(run)
+        log.info("run %s %s", info.run_id, "resumed" if info.resumes else "started")
+        return run
+
+
+def executor_of(manager: AsyncCheckpointManager) -> AsyncExecutor:
+    """The executor that performs ``manager``'s operations, for the package's own modules.
+
+    The one reader of the manager's private executor: loaders, the manual API and ``admin``
+    go through here, so the managers expose no I/O object to users.
+    """
+    return manager._executor  # noqa: SLF001

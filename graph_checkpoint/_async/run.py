@@ -1,0 +1,117 @@
+"""A checkpoint run as seen from the process that executes it."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from .. import _engine, _ops
+from .._compat import AsyncHeartbeat
+from ..errors import RunStateError
+from ..model import LoaderProgress, RunInfo, RunStatus
+
+if TYPE_CHECKING:
+    from .io import AsyncExecutor
+    from .manager import AsyncCheckpointManager
+
+__all__ = ["AsyncRun"]
+
+log = logging.getLogger("graph_checkpoint")
+
+
+class AsyncRun:
+    """A ``:CheckpointRun`` this process is executing.
+
+    Get one from the manager's ``run()``, ``start_run()`` or ``resume_run()``, pass it to
+    checkpointed loaders, and end it with :meth:`complete`, :meth:`fail` or :meth:`interrupt`
+    (a block ``async with run:`` does that for you: completed when the block ends,
+    interrupted on Ctrl-C or a transient failure, failed on any other exception). While it is open a
+    background heartbeat keeps ``updated_at`` fresh, so a run whose process died shows as
+    stale.
+    """
+
+    def __init__(
+        self, manager: AsyncCheckpointManager, info: RunInfo, executor: AsyncExecutor
+    ) -> None:
+        self.manager = manager
+        self.info = info
+        self._executor = executor
+        self._closed = False
+        self._heartbeat = AsyncHeartbeat(
+            manager.heartbeat_interval, self._beat, name=f"heartbeat of run {info.run_id}"
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.run_id} {self.info.status}>"
+
+    @property
+    def run_id(self) -> str:
+        """The run's id, e.g. ``run_20261128_143022``."""
+        return self.info.run_id
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`complete`, :meth:`fail` or :meth:`interrupt` was called."""
+        return self._closed
+
+    def check_open(self) -> None:
+        """Raise :class:`RunStateError` if the run was already ended in this process."""
+        if self._closed:
+            raise RunStateError(
+                f"run {self.run_id} is already {self.info.status}: resume it with"
+                " manager.resume_run(run_id) to load more"
+            )
+
+    async def progress(self) -> list[LoaderProgress]:
+        """Per-loader progress, read from the database."""
+        return await self._executor.run(_ops.loader_progress(self.run_id))
+
+    async def refresh(self) -> RunInfo:
+        """Re-read the run node."""
+        self.info = await self._executor.run(_ops.get_run(self.run_id))
+        return self.info
+
+    async def complete(self) -> RunInfo:
+        """Mark the run completed."""
+        return await self._finish(RunStatus.COMPLETED, None)
+
+    async def fail(self, error: BaseException | str) -> RunInfo:
+        """Mark the run failed with ``error``; it can be resumed later."""
+        return await self._finish(RunStatus.FAILED, error)
+
+    async def interrupt(self, error: BaseException | str | None = None) -> RunInfo:
+        """Mark the run interrupted (stopped on purpose or by a transient fault); resumable."""
+        return await self._finish(RunStatus.INTERRUPTED, error)
+
+    async def _finish(self, status: RunStatus, error: BaseException | str | None) -> RunInfo:
+        self.check_open()
+        # Stopped first, so it is stopped even when the write below fails (server gone).
+        await self._heartbeat.stop()
+        self.info = await self._executor.run(_ops.finish_run(self.run_id, status, error))
+        self._closed = True
+        log.info("run %s %s", self.run_id, status)
+        return self.info
+
+    async def _beat(self) -> None:
+        await self._executor.run(_ops.heartbeat(self.run_id))
+
+    async def __aenter__(self) -> AsyncRun:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._closed:
+            return
+        status = _engine.status_after(exc)
+        try:
+            await self._finish(status, exc)
+        except Exception as finish_error:
+            if exc is None:
+                raise
+            # The block's own exception is the one the caller needs to see.
+            log.warning("could not mark run %s %s: %s", self.run_id, status, finish_error)

@@ -1,0 +1,1 @@
+"""The sync API, generated from ``_async`` by ``scripts/unasync.py``."""

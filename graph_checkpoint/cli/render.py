@@ -1,0 +1,430 @@
+"""Human output: the console, tables, times and durations, progress bars, the ``show`` view.
+
+On a terminal output has colours and box lines; off one (piped, redirected) it is plain
+text without ANSI codes or trailing padding. Nothing is ever wider than :data:`MAX_WIDTH`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+import click
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from .. import admin
+from ..admin import CleanupCandidate, DeleteProgress, RunDetails, RunSummary
+from ..model import RunInfo, RunStatus
+from .shapes import resume_hint
+
+__all__ = [
+    "MAX_WIDTH",
+    "DeleteReporter",
+    "cleanup_table",
+    "details_view",
+    "emit",
+    "format_count",
+    "format_duration",
+    "format_time",
+    "make_console",
+    "make_table",
+    "one_line",
+    "progress_cell",
+    "runs_table",
+    "status_text",
+    "watch_details",
+]
+
+MAX_WIDTH = 100
+"""Human output never gets wider than this many columns."""
+
+_BAR_WIDTH = 16
+
+_STATUS_STYLE: dict[RunStatus, str] = {
+    RunStatus.RUNNING: "cyan",
+    RunStatus.COMPLETED: "green",
+    RunStatus.FAILED: "red",
+    RunStatus.INTERRUPTED: "yellow",
+    RunStatus.STALE: "magenta",
+    RunStatus.DELETING: "dim",
+}
+
+
+# ---------------------------------------------------------------------------- the console
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console on stdout (or stderr): the terminal's width up to MAX_WIDTH, else MAX_WIDTH."""
+    stream = sys.stderr if stderr else sys.stdout
+    probe = Console(file=stream)
+    width = min(probe.width, MAX_WIDTH) if probe.is_terminal else MAX_WIDTH
+    return Console(file=stream, width=width, highlight=False, emoji=False)
+
+
+def emit(console: Console, renderable: RenderableType) -> None:
+    """Print; off a terminal as plain text without the padding rich leaves on each line."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as capture:
+        console.print(renderable)
+    for line in capture.get().splitlines():
+        click.echo(line.rstrip())
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace (newlines too) as one space; never empty."""
+    return " ".join(text.split()) or "unknown error"
+
+
+def format_time(value: datetime | None, seconds: bool = False) -> str:
+    """``2026-11-28 15:21`` (with ``:SS`` when ``seconds``), or ``-`` for no time."""
+    if value is None:
+        return "-"
+    return value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def format_duration(value: timedelta | None) -> str:
+    """A duration in its two largest units (``2m 07s``, ``3h 05m``), ``4.2s`` under 10s."""
+    if value is None:
+        return "-"
+    seconds = value.total_seconds()
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def format_count(value: int | None) -> str:
+    """A count with thousands separators, ``?`` when unknown."""
+    return "?" if value is None else f"{value:,}"
+
+
+def status_text(run: RunInfo) -> Text:
+    """The run's display status, coloured by status."""
+    status = run.display_status
+    return Text(str(status), style=_STATUS_STYLE.get(status, ""))
+
+
+def make_table(console: Console, *headers: str) -> Table:
+    """A table with these column headers: a bold header and a rule only on a terminal."""
+    table = Table(
+        box=box.SIMPLE_HEAD if console.is_terminal else None,
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold" if console.is_terminal else "",
+    )
+    for header in headers:
+        table.add_column(header)
+    return table
+
+
+def progress_cell(percent: float | None) -> RenderableType:
+    """A bar with the percentage beside it, or ``-`` when the total is unknown.
+
+    Off a terminal rich draws only the done part of the bar (there is no colour for the
+    rest), so the percentage, in a column of its own, stays aligned and says it exactly.
+    """
+    if percent is None:
+        return Text("-")
+    cell = Table.grid(padding=(0, 1))
+    cell.add_column(width=_BAR_WIDTH, no_wrap=True)
+    cell.add_column(no_wrap=True)
+    bar = ProgressBar(
+        total=100.0,
+        completed=percent,
+        width=_BAR_WIDTH,
+        complete_style="green",
+        finished_style="green",
+    )
+    cell.add_row(bar, Text(f"{percent:5.1f}%"))
+    return cell
+
+
+# -------------------------------------------------------------------------------- tables
+
+
+def runs_table(console: Console, runs: Iterable[RunSummary]) -> Table:
+    """The ``list`` table: one row per run, one line per loader in the last column."""
+    table = make_table(
+        console,
+        "RUN ID",
+        "STATUS",
+        "STARTED (UTC)",
+        "DURATION",
+        "DESCRIPTION",
+        "LOADER done/failed/total",
+    )
+    for column in (0, 1, 2, 3, 5):
+        table.columns[column].no_wrap = True
+    table.columns[4].overflow = "fold"
+    for summary in runs:
+        run = summary.run
+        table.add_row(
+            Text(run.run_id),
+            status_text(run),
+            format_time(run.started_at),
+            format_duration(run.duration),
+            Text(run.description or ""),
+            _loaders_cell(summary),
+        )
+    return table
+
+
+def _loaders_cell(summary: RunSummary) -> Text:
+    text = Text()
+    for i, progress in enumerate(summary.loaders):
+        if i:
+            text.append("\n")
+        text.append(f"{progress.loader} {format_count(progress.processed)}/")
+        text.append(format_count(progress.failed), style="red" if progress.failed else "")
+        text.append(f"/{format_count(progress.total)}")
+    return text or Text("-")
+
+
+def cleanup_table(console: Console, selected: Iterable[CleanupCandidate]) -> Table:
+    """The ``cleanup`` table of the runs deleted (or that would be)."""
+    table = make_table(console, "RUN ID", "STATUS", "STARTED (UTC)", "ITEMS", "LOADERS")
+    table.columns[0].no_wrap = True
+    table.columns[3].justify = "right"
+    for candidate in selected:
+        table.add_row(
+            Text(candidate.run.run_id),
+            status_text(candidate.run),
+            format_time(candidate.run.started_at),
+            format_count(candidate.items),
+            Text(", ".join(candidate.loaders) or "-"),
+        )
+    return table
+
+
+# ------------------------------------------------------------------------------ show view
+
+
+def details_view(console: Console, details: RunDetails) -> RenderableType:
+    """The ``show`` view: facts, loaders, recent failures and what to do next."""
+    run = details.run
+    title = Text(run.run_id, style="bold")
+    title.append("  ")
+    title.append_text(status_text(run))
+    return Group(
+        title,
+        _facts(console, details),
+        Text(""),
+        _loaders(console, details),
+        Text(""),
+        _failures(console, details),
+        Text(""),
+        _next_step(run),
+    )
+
+
+def _facts(console: Console, details: RunDetails) -> Table:
+    run = details.run
+    facts = Table(box=None, show_header=False, pad_edge=False, show_edge=False)
+    facts.add_column(style="dim" if console.is_terminal else "", no_wrap=True)
+    facts.add_column(overflow="fold")
+    facts.add_row("description", Text(run.description or "-"))
+    config = "-" if run.config is None else json.dumps(run.config, sort_keys=True)
+    facts.add_row("config", Text(config))
+    facts.add_row("started", f"{format_time(run.started_at, seconds=True)} UTC")
+    if run.finished_at is not None:
+        facts.add_row("finished", f"{format_time(run.finished_at, seconds=True)} UTC")
+    facts.add_row("last update", f"{format_time(run.updated_at, seconds=True)} UTC")
+    facts.add_row("duration", format_duration(run.duration))
+    throughput = details.throughput
+    total_items = details.processed + details.failed
+    facts.add_row(
+        "throughput",
+        "-" if throughput is None else f"{throughput:,.0f} items/s ({total_items:,} items)",
+    )
+    process = f"pid {run.pid or '?'} on {run.host or '?'}"
+    if run.resumes:
+        process += f", resumed {run.resumes} time{'s' if run.resumes != 1 else ''}"
+    facts.add_row("process", process)
+    if run.error:
+        facts.add_row("error", Text(run.error, style="red"))
+    return facts
+
+
+def _loaders(console: Console, details: RunDetails) -> RenderableType:
+    if not details.loaders:
+        return Text("No loaders have started in this run.")
+    table = make_table(
+        console, "LOADER", "STATUS", "PROCESSED", "FAILED", "SKIPPED", "TOTAL", "PROGRESS"
+    )
+    for column in table.columns[2:6]:
+        column.justify = "right"
+    for progress in details.loaders:
+        table.add_row(
+            Text(progress.loader),
+            str(progress.status),
+            format_count(progress.processed),
+            Text(format_count(progress.failed), style="red" if progress.failed else ""),
+            format_count(progress.skipped),
+            format_count(progress.total),
+            progress_cell(progress.percent),
+        )
+    return table
+
+
+def _failures(console: Console, details: RunDetails) -> RenderableType:
+    run_id = details.run.run_id
+    if not details.failures:
+        if details.failed:
+            return Text(f"{details.failed:,} failed items: graph-ckpt failures {run_id}")
+        return Text("No failed items.")
+    heading = Text(
+        f"Most recent failed items ({len(details.failures)} of {details.failed:,};"
+        f" all of them: graph-ckpt failures {run_id}):"
+    )
+    table = make_table(console, "LOADER", "ITEM", "TRIES", "ERROR")
+    table.columns[3].overflow = "fold"
+    for item in details.failures:
+        error = f"{item.error_type or 'Error'}: {one_line(item.error or '')}"
+        table.add_row(
+            Text(item.loader),
+            Text(str(item.item_id)),
+            str(item.attempts),
+            Text(error, style="red"),
+        )
+    return Group(heading, table)
+
+
+def _next_step(run: RunInfo) -> Text:
+    if run.status is RunStatus.DELETING:
+        return Text(
+            f"A delete of this run was interrupted: finish it with graph-ckpt delete {run.run_id}"
+        )
+    if admin.is_live(run):
+        return Text(
+            f"Still running as pid {run.pid or '?'} on {run.host or '?'}."
+            f" Follow it with: graph-ckpt show {run.run_id} --watch"
+        )
+    hint = resume_hint(run)
+    if hint is None:
+        return Text("The run is complete: nothing to resume.")
+    why = {
+        RunStatus.STALE: "its process stopped without closing it",
+        RunStatus.FAILED: "it failed",
+        RunStatus.INTERRUPTED: "it was interrupted",
+    }.get(run.display_status, f"it is {run.display_status}")
+    text = Text(
+        f"The run is incomplete ({why}). To resume it, run the same load again:"
+        " manager.run() with the same config picks it up. Or resume it by id:\n"
+    )
+    text.append(f"    {hint}", style="bold")
+    return text
+
+
+def watch_details(
+    console: Console,
+    details: RunDetails,
+    fetch: Callable[[], RunDetails],
+    interval: float,
+) -> None:
+    """Show ``details``, then ``fetch()`` and show again every ``interval`` seconds while
+    the run is live.
+
+    On a terminal the view is redrawn in place; off one each refresh is printed in full
+    after a ``--- HH:MM:SS`` line. Ctrl-C ends watching, not the run.
+    """
+    try:
+        if console.is_terminal:
+            with Live(details_view(console, details), console=console, auto_refresh=False) as live:
+                while admin.is_live(details.run):
+                    time.sleep(interval)
+                    details = fetch()
+                    live.update(details_view(console, details), refresh=True)
+            return
+        emit(console, details_view(console, details))
+        while admin.is_live(details.run):
+            time.sleep(interval)
+            details = fetch()
+            click.echo(f"--- {datetime.now():%H:%M:%S}")
+            emit(console, details_view(console, details))
+    except KeyboardInterrupt:  # Ctrl-C ends watching, not the run
+        pass
+
+
+# ------------------------------------------------------------------------ delete progress
+
+
+class DeleteReporter:
+    """Shows delete progress on stderr: a bar per run on a terminal; off one, when
+    ``line_per_run``, a line for each run deleted.
+
+    Use it as a context manager and pass :meth:`update` as the ``on_progress`` callback of
+    ``admin.delete_run`` or ``admin.cleanup``.
+    """
+
+    def __init__(self, enabled: bool = True, line_per_run: bool = True) -> None:
+        self.enabled = enabled
+        self.line_per_run = line_per_run
+        self.console = make_console(stderr=True)
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._run_id: str | None = None
+
+    def __enter__(self) -> DeleteReporter:
+        if self.enabled and self.console.is_terminal:
+            self._progress = Progress(
+                TextColumn("deleting {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def update(self, event: DeleteProgress) -> None:
+        """Called by the library after each delete transaction."""
+        if not self.enabled:
+            return
+        if self._progress is not None:
+            if self._task is None or event.run_id != self._run_id:
+                self._run_id = event.run_id
+                self._task = self._progress.add_task(event.run_id, total=event.expected)
+            self._progress.update(self._task, completed=event.deleted)
+            if event.done:
+                self._progress.remove_task(self._task)
+        elif event.done and self.line_per_run:
+            rate = event.deleted / event.elapsed if event.elapsed > 0 else 0.0
+            click.echo(
+                f"deleted {event.run_id}: {event.deleted:,} items in"
+                f" {event.elapsed:.1f}s ({rate:,.0f} items/s)",
+                err=True,
+            )
