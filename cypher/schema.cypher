@@ -6,6 +6,12 @@
 CREATE CONSTRAINT checkpoint_run_id IF NOT EXISTS
 FOR (r:CheckpointRun) REQUIRE r.run_id IS UNIQUE;
 
+// The run that manager.run(config=...) resumes: at most one incomplete run holds a config's
+// open key (a hash of the config), so processes starting the same load at the same moment
+// end up in one run instead of each creating its own.
+CREATE CONSTRAINT checkpoint_run_open_key IF NOT EXISTS
+FOR (r:CheckpointRun) REQUIRE r.open_key IS UNIQUE;
+
 // The exactly-once backstop: one processed item per (run, loader, item id), whichever worker wins.
 // Its index also serves lookups by run_id alone (a prefix seek with IS NOT NULL on the rest).
 CREATE CONSTRAINT processed_item_key IF NOT EXISTS

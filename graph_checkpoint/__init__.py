@@ -14,13 +14,16 @@ from ._connection import ConnectionSettings
 from ._sync.checkpoint import LoaderCheckpoint
 from ._sync.manager import CheckpointManager
 from ._sync.run import Run
+from .budget import FailureBudget
 from .errors import (
     ConfigMismatchError,
     ConnectionFailedError,
+    FailureBudgetExceededError,
     GraphCheckpointError,
     InvalidConfigError,
     InvalidItemError,
     InvalidNameError,
+    ItemAlreadyProcessedError,
     LoadInterruptedError,
     RunNotFoundError,
     RunStateError,
@@ -49,10 +52,13 @@ __all__ = [
     "ConfigMismatchError",
     "ConnectionFailedError",
     "ConnectionSettings",
+    "FailureBudget",
+    "FailureBudgetExceededError",
     "GraphCheckpointError",
     "InvalidConfigError",
     "InvalidItemError",
     "InvalidNameError",
+    "ItemAlreadyProcessedError",
     "LoadInterruptedError",
     "LoadResult",
     "LoaderCheckpoint",

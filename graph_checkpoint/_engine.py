@@ -24,6 +24,7 @@ from __future__ import annotations
 import inspect
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +35,8 @@ import neo4j.exceptions as neo4j_errors
 from . import _cypher
 from ._items import ItemId
 from ._reporter import Reporter
-from .errors import GraphCheckpointError, LoadInterruptedError
+from .budget import DEFAULT_FAILURE_BUDGET, FailureBudget
+from .errors import FailureBudgetExceededError, GraphCheckpointError, LoadInterruptedError
 from .model import LoadResult, RunStatus
 
 Entry = tuple[ItemId, Any]
@@ -63,6 +65,7 @@ class LoaderOptions:
     progress: bool | None = None
     on_progress: Callable[[Any], None] | None = None
     transaction_timeout: float | None = None
+    failure_budget: FailureBudget | None = DEFAULT_FAILURE_BUDGET
 
     def __post_init__(self) -> None:
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -75,6 +78,10 @@ class LoaderOptions:
             )
         if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
             raise ValueError(f"max_attempts must be a positive int, got {self.max_attempts!r}")
+        if self.failure_budget is not None and not isinstance(self.failure_budget, FailureBudget):
+            raise TypeError(
+                f"failure_budget must be a FailureBudget or None, got {self.failure_budget!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -158,20 +165,31 @@ def check_params(scope: Scope, ids: list[ItemId]) -> dict[str, Any]:
     return {**params, "ids": ids, "lo": None, "hi": None}
 
 
+def processed_ids(rows: list[dict[str, Any]]) -> set[ItemId] | None:
+    """The processed ids in ``check_items``' answer; None when every id asked about is.
+
+    The answer is one row: the processed ids, and [id, attempts] of the failed ones. A range
+    check may also name ids outside the batch (never looked up). ``whole_range``: every id
+    of the range, so of the batch, is processed, and the ids were not sent back.
+    """
+    if not rows:
+        return set()
+    if rows[0]["whole_range"]:
+        return None
+    return set(rows[0]["processed"])
+
+
 def batch_transaction(
     scope: Scope, entries: list[Entry], pending_skipped: int
 ) -> Generator[TxQuery | CallLoader, Any, TxOutcome]:
     """The work of one batch transaction: check, load what is left, record it."""
     ids = [item_id for item_id, _ in entries]
     rows = yield TxQuery(_cypher.query("check_items"), check_params(scope, ids))
-    # One row: the processed ids, and [id, attempts] of the failed ones. A range check may
-    # also name ids outside this batch; they are never looked up. whole_range: every id of
-    # the range (so of this batch) is processed, and the ids were not sent.
-    row: dict[str, Any] = rows[0] if rows else {"processed": [], "others": [], "whole_range": False}
-    whole_range = bool(row["whole_range"])
-    processed: set[ItemId] = set(row["processed"])
+    done = processed_ids(rows)
+    whole_range = done is None
+    processed: set[ItemId] = done or set()
     failed_attempts: dict[ItemId, int | None] = {
-        item_id: attempts for item_id, attempts in row["others"]
+        item_id: attempts for item_id, attempts in (rows[0]["others"] if rows else [])
     }
     tally = Tally()
     new_ids: list[ItemId] = []
@@ -233,8 +251,10 @@ class Fail:
     error: BaseException
 
 
+# A Statement.SyntaxError is not among them: Neo4j also reports a parameter of the wrong type
+# in one row ("Type mismatch for parameter") that way. It is isolated like any item's error;
+# a query that fails for every item is stopped by the failure budget instead.
 _FATAL_CODES = (
-    "Neo.ClientError.Statement.SyntaxError",
     "Neo.ClientError.Statement.ParameterMissing",
     "Neo.ClientError.Database.DatabaseNotFound",
     "Neo.ClientError.Security.",
@@ -282,7 +302,49 @@ def is_fatal(exc: BaseException) -> bool:
     return False
 
 
-def split_until_isolated(entries: list[Entry]) -> Generator[Commit | Fail, Any, Tally]:
+class FailureTracker:
+    """Counts a load's tried items across its batches and stops it past its failure budget."""
+
+    def __init__(self, budget: FailureBudget | None) -> None:
+        self.budget = budget
+        self.processed = 0
+        self.failed = 0
+        self._lock = threading.Lock()
+
+    def succeeded(self, count: int) -> None:
+        """Account for ``count`` items loaded."""
+        with self._lock:
+            self.processed += count
+
+    def failed_item(self, error: BaseException) -> None:
+        """Account for one failed item; raise FailureBudgetExceededError past the budget."""
+        with self._lock:
+            self.failed += 1
+            tried = self.processed + self.failed
+            budget = self.budget
+            if budget is None or budget.first is None:
+                return
+            if self.processed == 0 and self.failed >= budget.first:
+                reason = f"the first {self.failed} items tried all failed"
+            elif (
+                budget.max_rate is not None
+                and tried >= budget.first
+                and self.failed / tried > budget.max_rate
+            ):
+                reason = f"{self.failed} of {tried} items tried failed (over {budget.max_rate:.0%})"
+            else:
+                return
+        kind, message = type(error).__name__, str(error).strip().splitlines()[0:1]
+        raise FailureBudgetExceededError(
+            f"{reason}, last with {kind}: {''.join(message)[:500]}. The loader or its query is"
+            " likely broken: fix it and resume the run (failed items are retried), or raise"
+            " the limit with checkpoint_loader(failure_budget=...)"
+        ) from error
+
+
+def split_until_isolated(
+    entries: list[Entry], tracker: FailureTracker | None = None
+) -> Generator[Commit | Fail, Any, Tally]:
     """Commit a batch; on an item's error, split it until the failing items stand alone."""
     tally = Tally()
     stack = [entries]
@@ -316,8 +378,12 @@ def split_until_isolated(entries: list[Entry]) -> Generator[Commit | Fail, Any, 
             yield Fail(chunk[0], exc)
             tally.failed += 1
             tally.failed_ids.append(chunk[0][0])
+            if tracker is not None:
+                tracker.failed_item(exc)
             continue
         tally.add(outcome.tally)
+        if tracker is not None:
+            tracker.succeeded(outcome.tally.processed)
     return tally
 
 
@@ -397,6 +463,7 @@ class Load:
         base = shard_base()
         self.workers = [WorkerState((base + i) % SHARDS) for i in range(options.workers)]
         self.result = LoadResult(loader=options.name, run_id=run_id)
+        self.failures = FailureTracker(options.failure_budget)
         self._started = time.monotonic()
         self._reporter: Reporter | None = None
 

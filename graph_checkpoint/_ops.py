@@ -9,7 +9,9 @@ one source for both APIs.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import socket
 from collections.abc import Generator, Mapping
@@ -17,18 +19,23 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+import neo4j.exceptions as neo4j_errors
+
 from . import _cypher
 from ._items import ItemId, validate_loader_name
 from .errors import (
     ConfigMismatchError,
     GraphCheckpointError,
     InvalidConfigError,
+    LoadInterruptedError,
     RunNotFoundError,
     RunStateError,
 )
-from .model import LoaderProgress, RunInfo, RunStatus
+from .model import STALE_AFTER, LoaderProgress, RunInfo, RunStatus
 
 T = TypeVar("T")
+
+log = logging.getLogger("graph_checkpoint")
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,10 @@ def error_text(exc: BaseException | str) -> tuple[str, str]:
     """(type, message) of an error, the message bounded so a huge error cannot bloat the graph."""
     if isinstance(exc, str):
         kind, message = "Error", exc
+    elif isinstance(exc, neo4j_errors.Neo4jError) and exc.code:
+        # The server's code and the message a person reads, without the driver's framing
+        # ("{code: ...} {message: ...}", GQL status fields).
+        kind, message = exc.code, exc.message or str(exc)
     else:
         kind, message = type(exc).__name__, str(exc)
     if len(message) > _ERROR_LIMIT:
@@ -147,25 +158,66 @@ def get_run(run_id: str) -> Op[RunInfo]:
     return RunInfo.from_record(records[0]["run"], now=records[0]["now"])
 
 
+def open_key(payload: str | None) -> str:
+    """The open key of a config: at most one incomplete run holds it (see create_run.cypher)."""
+    return "config:" + hashlib.sha256((payload or "null").encode("utf-8")).hexdigest()
+
+
+def config_differences(
+    stored: Mapping[str, Any] | None, given: Mapping[str, Any] | None
+) -> tuple[list[str], list[str], list[str]]:
+    """Keys stored but not given, given but not stored, and in both with other values."""
+    stored, given = stored or {}, given or {}
+    missing = sorted(set(stored) - set(given))
+    unexpected = sorted(set(given) - set(stored))
+    changed = sorted(key for key in set(stored) & set(given) if stored[key] != given[key])
+    return missing, unexpected, changed
+
+
+def _check_description(description: object) -> None:
+    if description is not None and not isinstance(description, str):
+        raise InvalidConfigError(f"description must be a str, got {type(description).__name__}")
+    check_text("description", description)
+
+
+def _create(
+    description: str | None,
+    payload: str | None,
+    run_id: str,
+    key: str | None,
+    take_key: bool,
+) -> Op[RunInfo | None]:
+    """One try at creating a run; None when its id or open key is taken."""
+    params = {
+        "run_id": run_id,
+        "description": description,
+        "config": payload,
+        "open_key": key,
+        "take_key": take_key,
+        **_host_and_pid(),
+    }
+    records = yield Write("create_run", params, conflict_ok=True)
+    return RunInfo.from_record(records[0]["run"]) if records else None
+
+
 def create_run(
     description: str | None, config: Mapping[str, Any] | None, run_id: str | None = None
 ) -> Op[RunInfo]:
-    """Create a new running run; a generated id that clashes gets a ``_2``, ``_3`` suffix."""
+    """Start a new run (``start_run``); a generated id that clashes gets a ``_2``, ``_3`` suffix.
+
+    Without ``run_id`` the new run becomes the one ``manager.run()`` resumes for its config,
+    taking over from an older incomplete run with the same config.
+    """
     payload = config_json(config)
-    if description is not None and not isinstance(description, str):
-        raise InvalidConfigError(f"description must be a str, got {type(description).__name__}")
     check_run_id(run_id)
-    check_text("description", description)
+    _check_description(description)
+    key = None if run_id is not None else open_key(payload)
     base = run_id or new_run_id()
     for attempt in range(1, 1000):
         candidate = base if attempt == 1 else f"{base}_{attempt}"
-        records = yield Write(
-            "create_run",
-            {"run_id": candidate, "description": description, "config": payload, **_host_and_pid()},
-            conflict_ok=True,
-        )
-        if records:
-            return RunInfo.from_record(records[0]["run"])
+        info = yield from _create(description, payload, candidate, key, take_key=True)
+        if info is not None:
+            return info
         if run_id is not None:
             break
     raise GraphCheckpointError(
@@ -173,11 +225,29 @@ def create_run(
     )
 
 
-def resume_run(run_id: str | None, config: Mapping[str, Any] | None, force: bool) -> Op[RunInfo]:
-    """Mark an existing run (or the newest incomplete one) running again in this process."""
+def resume_run(
+    run_id: str | None,
+    config: Mapping[str, Any] | None,
+    force: bool,
+    *,
+    adopt_key: str | None = None,
+) -> Op[RunInfo]:
+    """Mark an existing run running again in this process.
+
+    Without ``run_id``: the run ``manager.run(config)`` would resume, or with no config
+    either, the newest incomplete run. A ``config`` that differs from the stored one (keys or
+    values) raises :class:`ConfigMismatchError`, unless ``force``: then the run is resumed
+    and the new config stored.
+    """
     payload = config_json(config)
     if run_id is None:
-        records = yield Read("find_incomplete_run", {"config": None})
+        if payload is None:
+            records = yield Read("latest_incomplete_run", {})
+        else:
+            records = yield Read(
+                "find_incomplete_run", {"open_key": open_key(payload), "config": payload}
+            )
+            records = [r for r in records if r["run"] is not None]
         if not records:
             raise RunNotFoundError(
                 "there is no incomplete run to resume: start a new one with start_run()"
@@ -188,15 +258,42 @@ def resume_run(run_id: str | None, config: Mapping[str, Any] | None, force: bool
         raise RunStateError(
             f"run {info.run_id} is being deleted ('graph-ckpt delete'); start a new run instead"
         )
-    if payload is not None and not force:
-        stored = set(info.config) if info.config is not None else set()
-        given = set(config or {})
-        if stored != given:
-            raise ConfigMismatchError(info.run_id, sorted(stored - given), sorted(given - stored))
-    records = yield Write("resume_run", {"run_id": info.run_id, **_host_and_pid()})
+    new_config: str | None = None
+    if payload is not None and payload != config_json(info.config):
+        missing, unexpected, changed = config_differences(info.config, config)
+        if not force:
+            raise ConfigMismatchError(info.run_id, missing, unexpected, changed)
+        log.warning(
+            "run %s resumed with a changed config (%s): the new config is stored",
+            info.run_id,
+            ConfigMismatchError.describe(missing, unexpected, changed),
+        )
+        new_config = payload
+    records = yield Write(
+        "resume_run",
+        {
+            "run_id": info.run_id,
+            "stale_seconds": int(STALE_AFTER.total_seconds()),
+            "adopt_key": adopt_key,
+            "config": new_config,
+            "config_key": open_key(new_config),
+            **_host_and_pid(),
+        },
+        conflict_ok=True,
+    )
+    if records is None:
+        raise RunStateError(
+            f"run {info.run_id} cannot take this config: another incomplete run already has"
+            " it; resume that one, or finish it first"
+        )
     if not records:
         raise RunStateError(f"run {info.run_id} is being deleted; start a new run instead")
     return RunInfo.from_record(records[0]["run"])
+
+
+# Creating a run for a config can clash with another process doing the same: each clash
+# means the other process's run exists now and the next try joins it.
+_OPEN_TRIES = 20
 
 
 def open_run(
@@ -205,35 +302,60 @@ def open_run(
     run_id: str | None,
     force: bool,
 ) -> Op[RunInfo]:
-    """What ``manager.run()`` does: resume a matching incomplete run, or start a new one.
+    """What ``manager.run()`` does: resume the incomplete run of this config, or start one.
 
-    With ``run_id``, that run is resumed if it exists (whatever its status) and created
-    otherwise, so several processes given the same id share one run.
+    Without ``run_id`` the run is found by its config's open key, which at most one
+    incomplete run holds: processes starting the same load at the same moment end up in one
+    run. A run without a config only resumes a run without a config. With ``run_id``, that
+    run is resumed if it exists (whatever its status) and created otherwise, so several
+    processes given the same id share one run.
     """
     payload = config_json(config)
     check_run_id(run_id)
-    check_text("description", description)
+    _check_description(description)
     if run_id is not None:
         records = yield Read("get_run", {"run_id": run_id})
         if not records:
-            created = yield Write(
-                "create_run",
-                {
-                    "run_id": run_id,
-                    "description": description,
-                    "config": payload,
-                    **_host_and_pid(),
-                },
-                conflict_ok=True,
-            )
-            if created:
-                return RunInfo.from_record(created[0]["run"])
+            created = yield from _create(description, payload, run_id, None, take_key=False)
+            if created is not None:
+                return created
         # It exists, or another process created it a moment ago: join it.
         return (yield from resume_run(run_id, config, force))
-    records = yield Read("find_incomplete_run", {"config": payload})
-    if records:
-        return (yield from resume_run(records[0]["run"]["run_id"], config, force))
-    return (yield from create_run(description, config))
+    key = open_key(payload)
+    base = new_run_id()
+    for attempt in range(1, _OPEN_TRIES + 1):
+        records = yield Read("find_incomplete_run", {"open_key": key, "config": payload})
+        found = records[0]["run"] if records else None
+        if found is not None:
+            return (yield from resume_run(found["run_id"], config, force, adopt_key=key))
+        _report_other_configs(config, records[0]["others"] if records else [])
+        candidate = base if attempt == 1 else f"{base}_{attempt}"
+        created = yield from _create(description, payload, candidate, key, take_key=False)
+        if created is not None:
+            return created
+    raise LoadInterruptedError(
+        f"could not open a run for this config: {_OPEN_TRIES} tries clashed with other"
+        " processes; try again"
+    )
+
+
+def _report_other_configs(config: Mapping[str, Any] | None, others: list[dict[str, Any]]) -> None:
+    """Warn when a new run starts while an incomplete run has a related but other config."""
+    given = config or {}
+    for other in others:
+        stored = json.loads(other["config"]) if other.get("config") else {}
+        if not set(stored) & set(given):
+            continue  # nothing in common: another load, not this one with changes
+        missing, unexpected, changed = config_differences(stored, given)
+        log.warning(
+            "starting a new run: incomplete run %s has a different config (%s) and is not"
+            " resumed; to continue it with this config: manager.resume_run(%r, config,"
+            " force=True); if it is another load, ignore this",
+            other["run_id"],
+            ConfigMismatchError.describe(missing, unexpected, changed),
+            other["run_id"],
+        )
+        return
 
 
 def finish_run(run_id: str, status: RunStatus, error: BaseException | str | None) -> Op[RunInfo]:
@@ -276,6 +398,12 @@ def item_status(run_id: str, loader: str, item_id: ItemId) -> Op[str | None]:
     return status
 
 
+def check_items(params: dict[str, Any]) -> Op[list[dict[str, Any]]]:
+    """The ``check_items`` answer for ``_engine.check_params``' parameters, read on its own."""
+    records: list[dict[str, Any]] = yield Read("check_items", params)
+    return records
+
+
 def record_failure(
     run_id: str, loader: str, shard: int, item_id: ItemId, error: BaseException | str
 ) -> Op[int]:
@@ -307,7 +435,11 @@ def add_skipped(run_id: str, loader: str, shard: int, skipped: int) -> Op[None]:
 def mark_processed_params(
     run_id: str, loader: str, shard: int, item_id: ItemId
 ) -> tuple[str, dict[str, Any]]:
-    """Query text and parameters that mark one item processed inside a caller's transaction."""
+    """Query text and parameters that mark one item processed inside a caller's transaction.
+
+    The query returns the item's status before (``before``): null or 'failed' when it was
+    marked now, 'processed' when another transaction had recorded it.
+    """
     return _cypher.query("mark_processed"), {
         "run_id": run_id,
         "loader": loader,

@@ -10,14 +10,21 @@ them directly with a :class:`~graph_checkpoint.CheckpointManager`::
         print(summary.run.run_id, summary.processed)
     admin.cleanup(manager, keep=3, per_loader=True, older_than=timedelta(days=30))
 
-Staleness is judged by the server's clock (``datetime()``), never the client's. Deleting
-goes in bounded transactions (``batch_size`` items each), so a run with millions of items
-neither holds one giant transaction nor fills the server's memory.
+Staleness is judged by the server's clock (``datetime()``), never the client's; a running
+run recorded on this host is also checked against its process (:func:`process_alive`), so
+a load killed a moment ago is not taken for a live one. Times: a run's *active* time is what
+processes spent on it, its *wall* time runs from start to finish and includes the pauses
+between a kill and a resume; throughput is over the active time. Deleting goes in bounded
+transactions (``batch_size`` items each), so a run with millions of items neither holds one
+giant transaction nor fills the server's memory. :func:`cleanup` leaves alone the runs that
+``manager.run()`` would resume (``RunInfo.open``) unless ``include_resumable``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -29,7 +36,7 @@ from ._connection import translate_error
 from ._ops import Op, Read, Write, get_run
 from ._sync.manager import CheckpointManager, executor_of
 from ._values import native
-from .errors import RunNotFoundError, RunStateError
+from .errors import GraphCheckpointError, RunNotFoundError, RunStateError
 from .model import STALE_AFTER, LoaderProgress, RunInfo, RunStatus
 
 __all__ = [
@@ -43,10 +50,12 @@ __all__ = [
     "RunSummary",
     "cleanup",
     "delete_run",
+    "display_status",
     "is_live",
     "iter_failures",
     "latest_run_id",
     "list_runs",
+    "process_alive",
     "run_details",
 ]
 
@@ -81,12 +90,43 @@ class RunSummary:
         return sum(p.skipped for p in self.loaders)
 
     @property
-    def throughput(self) -> float | None:
-        """Items processed or failed per second of the run's duration, when it is known."""
-        duration = self.run.duration
-        if duration is None or duration.total_seconds() <= 0:
+    def last_activity(self) -> datetime | None:
+        """When the run last did something: its finish or, while it is not finished, the
+        later of its last heartbeat and its loaders' last batch (a load killed between two
+        heartbeats still counts up to its last batch)."""
+        run = self.run
+        if run.finished_at is not None:
+            return run.finished_at
+        times = [run.updated_at, *(progress.updated_at for progress in self.loaders)]
+        return max((t for t in times if t is not None), default=None)
+
+    @property
+    def wall(self) -> timedelta | None:
+        """Wall time from the start to :attr:`last_activity`, pauses between passes included."""
+        last = self.last_activity
+        if self.run.started_at is None or last is None:
             return None
-        return (self.processed + self.failed) / duration.total_seconds()
+        return max(timedelta(0), last - self.run.started_at)
+
+    @property
+    def active(self) -> timedelta | None:
+        """Time processes spent on the run (``RunInfo.active``), up to :attr:`last_activity`."""
+        run = self.run
+        active = run.active
+        last = self.last_activity
+        if active is None or run.finished_at is not None or last is None:
+            return active
+        if run.updated_at is None:
+            return active
+        return active + max(timedelta(0), last - run.updated_at)
+
+    @property
+    def throughput(self) -> float | None:
+        """Items processed or failed per second of the run's active time, when it is known."""
+        active = self.active
+        if active is None or active.total_seconds() <= 0:
+            return None
+        return (self.processed + self.failed) / active.total_seconds()
 
 
 @dataclass(frozen=True)
@@ -171,13 +211,16 @@ class CleanupResult:
     """What :func:`cleanup` deleted (or, with ``dry_run``, would delete).
 
     ``selected`` are the runs that go, newest first; ``kept`` the runs that stay;
-    ``protected`` the running, non-stale runs left alone that would otherwise go.
+    ``protected`` the live running runs left alone that would otherwise go; ``resumable``
+    the runs left alone because ``manager.run()`` would resume them (``RunInfo.open``).
+    Both are in ``kept`` too.
     """
 
     dry_run: bool
     selected: list[CleanupCandidate] = field(default_factory=list)
     kept: list[CleanupCandidate] = field(default_factory=list)
     protected: list[CleanupCandidate] = field(default_factory=list)
+    resumable: list[CleanupCandidate] = field(default_factory=list)
     deleted: list[DeleteResult] = field(default_factory=list)
 
     @property
@@ -190,10 +233,45 @@ class CleanupResult:
 
 ProgressCallback = Callable[[DeleteProgress], Any]
 
+_GENERIC_HOSTS = frozenset({"", "localhost", "localhost.localdomain"})
+
+
+def process_alive(run: RunInfo) -> bool | None:
+    """Whether the process recorded on ``run`` still exists; None when that cannot be told.
+
+    Only a process on this host can be checked (the run's ``host`` is
+    ``socket.gethostname()``): True when it exists (also when it belongs to another user),
+    False when it is gone. None for a run of another host, without a pid, from a host with a
+    generic name (``localhost``: other machines may have it too), or on Windows, where there
+    is no harmless way to probe a pid. A pid the system gave to a new process since counts as
+    alive: the heartbeat still tells in the end.
+    """
+    if not isinstance(run.pid, int) or run.pid <= 0 or run.host is None or os.name == "nt":
+        return None
+    if run.host in _GENERIC_HOSTS or run.host != socket.gethostname():
+        return None
+    try:
+        os.kill(run.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OSError, OverflowError):
+        return None
+    return True
+
 
 def is_live(run: RunInfo) -> bool:
-    """True for a run whose process is still working on it: running with a fresh heartbeat."""
-    return run.status is RunStatus.RUNNING and not run.stale
+    """True for a run whose process is still working on it: running, with a fresh heartbeat,
+    and (when the run is from this host) its process still there."""
+    return run.status is RunStatus.RUNNING and not run.stale and process_alive(run) is not False
+
+
+def display_status(run: RunInfo) -> RunStatus:
+    """``run.display_status``, and ``stale`` also for a running run whose process is gone."""
+    if run.status is RunStatus.RUNNING and not is_live(run):
+        return RunStatus.STALE
+    return run.display_status
 
 
 # ----------------------------------------------------------------------------- operations
@@ -266,12 +344,18 @@ def _delete_op(
             " UTC): stop its load first, or"
             " force the delete (--force / force=True)"
         )
+    stale_seconds = int(STALE_AFTER.total_seconds())
+    if not force and info.status is RunStatus.RUNNING and not info.stale:
+        # Its process is gone (is_live said so) but its heartbeat is still fresh: count it
+        # as stale from the heartbeat read here, so the write still refuses the run if a
+        # load resumed it meanwhile (a resume moves updated_at on).
+        stale_seconds = yield from _seconds_since_heartbeat(info)
     progress = yield Read("loader_progress", {"run_id": run_id})
     expected = sum(int(p["processed"]) + int(p["failed"]) for p in progress) or None
     started = time.monotonic()
     marked = yield Write(
         "mark_run_deleting",
-        {"run_id": run_id, "force": force, "stale_seconds": int(STALE_AFTER.total_seconds())},
+        {"run_id": run_id, "force": force, "stale_seconds": stale_seconds},
     )
     if not marked:
         raise RunStateError(f"run {run_id} was resumed meanwhile: stop its load first")
@@ -292,6 +376,17 @@ def _delete_op(
     return DeleteResult(run_id=run_id, items=deleted, elapsed=elapsed)
 
 
+def _seconds_since_heartbeat(info: RunInfo) -> Op[int]:
+    """Whole seconds from ``info``'s last heartbeat to now, by the server's clock."""
+    records = yield Read("get_run", {"run_id": info.run_id})
+    if not records:
+        raise RunNotFoundError(f"run {info.run_id} was deleted meanwhile")
+    now = native(records[0]["now"])
+    if info.updated_at is None or now is None:
+        return 0
+    return max(0, int((now - info.updated_at).total_seconds()))
+
+
 # ------------------------------------------------------------------------------ public API
 
 
@@ -304,15 +399,23 @@ def list_runs(
 ) -> list[RunSummary]:
     """Runs newest first, each with its per-loader progress.
 
-    ``status`` keeps runs with that stored status (running, completed, failed, interrupted,
-    deleting) or, for ``"stale"``, running runs whose heartbeat stopped; ``"running"``
+    ``status`` keeps runs with that stored status (running, completed,
+    completed_with_failures, failed, interrupted, deleting) or, for ``"stale"``, running runs
+    whose heartbeat stopped or whose process is gone (:func:`display_status`); ``"running"``
     includes the stale ones. ``loader`` keeps runs that have a loader of that name;
     ``limit`` caps the number of runs.
     """
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be 0 or more, got {limit}")
     wanted = None if status is None else RunStatus(status)
-    return executor_of(manager).run(_list_runs_op(wanted, loader, limit))
+    executor = executor_of(manager)
+    if wanted is not RunStatus.STALE:
+        return executor.run(_list_runs_op(wanted, loader, limit))
+    # The query knows stale heartbeats only; dead processes are found here, among the
+    # running runs (few, whatever the size of the database).
+    running = executor.run(_list_runs_op(RunStatus.RUNNING, loader, None))
+    stale = [s for s in running if display_status(s.run) is RunStatus.STALE]
+    return stale if limit is None else stale[:limit]
 
 
 def latest_run_id(manager: CheckpointManager) -> str:
@@ -330,19 +433,30 @@ def run_details(manager: CheckpointManager, run_id: str, *, failures: int = 10) 
     return executor_of(manager).run(_details_op(run_id, failures))
 
 
-def iter_failures(manager: CheckpointManager, run_id: str) -> Generator[FailedItemInfo, None, None]:
-    """Every failed item of ``run_id``, in no particular order, streamed from the server.
+def iter_failures(
+    manager: CheckpointManager, run_id: str, loader: str | None = None
+) -> Generator[FailedItemInfo, None, None]:
+    """Every failed item of ``run_id`` (only ``loader``'s, when given), in no particular
+    order, streamed from the server.
 
     Records are fetched in batches as the iterator is consumed, so memory stays bounded
-    however many items failed. Raises :class:`RunNotFoundError` for an unknown id (checked
+    however many items failed. Raises :class:`RunNotFoundError` for an unknown id, and
+    :class:`GraphCheckpointError` for a ``loader`` the run does not have (both checked
     before the first item is yielded). Close the iterator (or consume it) to end the query.
     """
     manager.get_run(run_id)
-    return _stream_failures(manager, run_id)
+    if loader is not None:
+        names = [progress.loader for progress in manager.progress(run_id)]
+        if loader not in names:
+            raise GraphCheckpointError(
+                f"run {run_id} has no loader named {loader!r}; its loaders:"
+                f" {', '.join(names) or 'none'}"
+            )
+    return _stream_failures(manager, run_id, loader)
 
 
 def _stream_failures(
-    manager: CheckpointManager, run_id: str
+    manager: CheckpointManager, run_id: str, loader: str | None
 ) -> Generator[FailedItemInfo, None, None]:
     executor = executor_of(manager)
     try:
@@ -351,7 +465,9 @@ def _stream_failures(
         with executor.session(write=False) as session:
             result = session.run(_cypher.query("all_failures"), {"run_id": run_id})
             for record in result:
-                yield FailedItemInfo.from_record(run_id, record.data())
+                # all_failures.cypher has no loader parameter: filtered here, as streamed.
+                if loader is None or record["loader"] == loader:
+                    yield FailedItemInfo.from_record(run_id, record.data())
     except Exception as exc:
         translated = translate_error(exc, executor.database)
         if translated is exc:
@@ -387,6 +503,7 @@ def cleanup(
     per_loader: bool = False,
     older_than: timedelta | None = None,
     include_running: bool = False,
+    include_resumable: bool = False,
     dry_run: bool = False,
     batch_size: int = DELETE_BATCH_SIZE,
     on_progress: ProgressCallback | None = None,
@@ -397,9 +514,11 @@ def cleanup(
     each loader name, so a run stays if it is among the newest N for any of its loaders
     (runs without loaders form one group). ``older_than`` deletes only runs whose last
     activity (finish, else last heartbeat, else start) is older than that; given both, a run
-    goes only if it is outside the kept N *and* older. Runs that are running with a fresh
-    heartbeat are never deleted unless ``include_running``; runs left ``deleting`` by an
-    interrupted delete always go. ``dry_run`` deletes nothing and returns what would go.
+    goes only if it is outside the kept N *and* older. Live runs (:func:`is_live`) are never
+    deleted unless ``include_running``; runs that ``manager.run()`` would resume for their
+    config (``RunInfo.open``: interrupted, failed or stale, and not replaced by a newer run)
+    are kept unless ``include_resumable``. Runs left ``deleting`` by an interrupted delete
+    always go. ``dry_run`` deletes nothing and returns what would go.
     """
     if keep is None and older_than is None:
         raise ValueError("cleanup needs keep or older_than (or both): it will not delete every run")
@@ -415,8 +534,14 @@ def cleanup(
         )
         if not goes:
             result.kept.append(candidate)
-        elif is_live(run) and not include_running:
-            result.protected.append(candidate)
+        elif is_live(run):
+            if include_running:
+                result.selected.append(candidate)
+            else:
+                result.protected.append(candidate)
+                result.kept.append(candidate)
+        elif run.open and not include_resumable and run.status is not RunStatus.DELETING:
+            result.resumable.append(candidate)
             result.kept.append(candidate)
         else:
             result.selected.append(candidate)

@@ -10,6 +10,9 @@ Every error derives from one root, so ``except GraphCheckpointError`` catches th
     ├── ConfigMismatchError     resuming with a config whose keys differ from the stored one
     ├── RunStateError           using a run that has already been closed in this process
     ├── ConnectionFailedError   the server cannot be reached, or refuses the credentials
+    ├── ItemAlreadyProcessedError  mark_processed(id, tx=tx) on an item another transaction
+    │                              recorded: that transaction must roll back
+    ├── FailureBudgetExceededError too many items failed: the loader or its query is broken
     └── LoadInterruptedError    a transient failure outlasted the retries; the run is resumable
 
 Messages say what went wrong and what to do about it, and ``is_retryable()`` says whether
@@ -24,10 +27,12 @@ from typing import Any
 __all__ = [
     "ConfigMismatchError",
     "ConnectionFailedError",
+    "FailureBudgetExceededError",
     "GraphCheckpointError",
     "InvalidConfigError",
     "InvalidItemError",
     "InvalidNameError",
+    "ItemAlreadyProcessedError",
     "LoadInterruptedError",
     "RunNotFoundError",
     "RunStateError",
@@ -70,24 +75,41 @@ class RunNotFoundError(GraphCheckpointError, LookupError):
 
 
 class ConfigMismatchError(GraphCheckpointError):
-    """The config given on resume has other keys than the one stored with the run.
+    """The config given on resume differs from the one stored with the run.
 
-    ``missing`` are keys stored but not given; ``unexpected`` are keys given but not stored.
+    ``missing`` are keys stored but not given; ``unexpected`` are keys given but not stored;
+    ``changed`` are keys in both whose values differ.
     """
 
-    def __init__(self, run_id: str, missing: list[str], unexpected: list[str]) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        missing: list[str],
+        unexpected: list[str],
+        changed: list[str] | None = None,
+    ) -> None:
+        changed = changed or []
+        super().__init__(
+            f"config differs from the one stored with run {run_id}"
+            f" ({self.describe(missing, unexpected, changed)}): pass the same config, or"
+            " force=True to resume it and store the new config"
+        )
+        self.run_id = run_id
+        self.missing = missing
+        self.unexpected = unexpected
+        self.changed = changed
+
+    @staticmethod
+    def describe(missing: list[str], unexpected: list[str], changed: list[str]) -> str:
+        """``missing a; unexpected b; changed c``: the differences, for messages."""
         parts = []
         if missing:
             parts.append("missing " + ", ".join(missing))
         if unexpected:
             parts.append("unexpected " + ", ".join(unexpected))
-        super().__init__(
-            f"config keys differ from those stored with run {run_id} ({'; '.join(parts)}):"
-            " pass the same config, or force=True to resume anyway"
-        )
-        self.run_id = run_id
-        self.missing = missing
-        self.unexpected = unexpected
+        if changed:
+            parts.append("changed " + ", ".join(changed))
+        return "; ".join(parts)
 
 
 class RunStateError(GraphCheckpointError):
@@ -120,3 +142,32 @@ class LoadInterruptedError(GraphCheckpointError):
     def is_retryable(self) -> bool:
         """Always True: resuming the run once the cause has passed goes on where it stopped."""
         return True
+
+
+class ItemAlreadyProcessedError(GraphCheckpointError):
+    """``mark_processed(item_id, tx=tx)`` found the item recorded as processed already.
+
+    Another transaction (another thread or process) loaded the item first, so the
+    transaction that raised must not commit: let the error leave the transaction function
+    and the driver rolls its writes back. Check ``is_processed(item_id, tx=tx)`` inside the
+    transaction to skip such items without an error. ``item_id`` and ``run_id`` say which.
+    """
+
+    def __init__(self, run_id: str, loader: str, item_id: Any) -> None:
+        super().__init__(
+            f"item {item_id!r} of loader {loader} was already processed in run {run_id} by"
+            " another transaction: this transaction must roll back (let the error leave the"
+            " transaction function); check is_processed(item_id, tx=tx) first to skip it"
+        )
+        self.run_id = run_id
+        self.loader = loader
+        self.item_id = item_id
+
+
+class FailureBudgetExceededError(GraphCheckpointError):
+    """Too many items of a load failed, so it stopped: the run and loader end ``failed``.
+
+    Usually the loader or its query is broken for every item (see the error of the last
+    failed item in the message). Fix it and resume the run: the failed items are retried.
+    Tune or turn off the limit with ``checkpoint_loader(failure_budget=...)``.
+    """

@@ -7,13 +7,14 @@ It wraps a sync loader in a :class:`CheckpointedLoader` and an ``async def`` one
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol, TypeVar, cast, overload
 
 from ._async.loader import AsyncCheckpointContext, AsyncCheckpointedLoader
 from ._engine import LoaderOptions
 from ._items import IdSpec, validate_loader_name
 from ._sync.loader import CheckpointContext, CheckpointedLoader
+from .budget import DEFAULT_FAILURE_BUDGET, FailureBudget
 from .progress import Progress
 
 __all__ = [
@@ -24,7 +25,22 @@ __all__ = [
     "checkpoint_loader",
 ]
 
+AsyncF = TypeVar("AsyncF", bound=Callable[..., Coroutine[Any, Any, Any]])
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Decorator(Protocol):
+    """What ``checkpoint_loader(...)`` returns: wraps an ``async def`` or a plain function."""
+
+    @overload
+    def __call__(self, func: AsyncF, /) -> AsyncCheckpointedLoader: ...
+
+    @overload
+    def __call__(self, func: F, /) -> CheckpointedLoader: ...
+
+
+@overload
+def checkpoint_loader(func: AsyncF, /) -> AsyncCheckpointedLoader: ...
 
 
 @overload
@@ -44,7 +60,8 @@ def checkpoint_loader(
     progress: bool | None = None,
     on_progress: Callable[[Progress], Any] | None = None,
     transaction_timeout: float | None = None,
-) -> Callable[[F], CheckpointedLoader]: ...
+    failure_budget: FailureBudget | None = DEFAULT_FAILURE_BUDGET,
+) -> _Decorator: ...
 
 
 def checkpoint_loader(
@@ -61,7 +78,8 @@ def checkpoint_loader(
     progress: bool | None = None,
     on_progress: Callable[[Progress], Any] | None = None,
     transaction_timeout: float | None = None,
-) -> CheckpointedLoader | Callable[[F], CheckpointedLoader]:
+    failure_budget: FailureBudget | None = DEFAULT_FAILURE_BUDGET,
+) -> CheckpointedLoader | AsyncCheckpointedLoader | _Decorator:
     """Make a Neo4j loader function resumable and exactly-once.
 
     The function is called as ``func(tx, batch)`` for each batch of items that this run has
@@ -86,7 +104,10 @@ def checkpoint_loader(
     ``progress`` (a bar on a terminal; None means when stderr is a TTY), ``on_progress``
     (called with a :class:`Progress` after each batch) and ``transaction_timeout`` (seconds
     after which the server aborts a batch's transaction: a batch that hangs then stops the
-    load with the server's error instead, leaving the run resumable).
+    load with the server's error instead, leaving the run resumable), ``failure_budget``
+    (a :class:`FailureBudget`: by default a load whose first 100 tried items all fail stops
+    with :class:`FailureBudgetExceededError` and its run ends failed; None tolerates any
+    number of failed items).
     """
     if (
         batch_size is not None
@@ -96,7 +117,7 @@ def checkpoint_loader(
         raise ValueError("give batch_size or checkpoint_interval, not both")
     size = batch_size or checkpoint_interval or 1000
 
-    def decorate(target: Callable[..., Any]) -> CheckpointedLoader:
+    def decorate(target: Callable[..., Any]) -> Any:
         options = LoaderOptions(
             name=validate_loader_name(name or target.__name__),
             batch_size=size,
@@ -106,12 +127,13 @@ def checkpoint_loader(
             progress=progress,
             on_progress=on_progress,
             transaction_timeout=transaction_timeout,
+            failure_budget=failure_budget,
         )
         if inspect.iscoroutinefunction(target):
-            # Typed as the sync wrapper for the overloads' sake; awaiting it is the async API.
-            return AsyncCheckpointedLoader(target, options, item_id)  # type: ignore[return-value]
+            return AsyncCheckpointedLoader(target, options, item_id)
         return CheckpointedLoader(target, options, item_id)
 
     if func is not None:
-        return decorate(func)
-    return decorate
+        loader: CheckpointedLoader | AsyncCheckpointedLoader = decorate(func)
+        return loader
+    return cast(_Decorator, decorate)

@@ -18,12 +18,15 @@ class RunStatus(str, Enum):
     """The status of a run or of one of its loaders, as stored in the graph.
 
     A ``str`` enum: members compare equal to the stored text (``RunStatus.FAILED ==
-    "failed"``) and format as it. ``STALE`` is never stored: it is how a running run whose
-    heartbeat stopped is shown (see :attr:`RunInfo.display_status`).
+    "failed"``) and format as it. ``COMPLETED_WITH_FAILURES`` is a run (or loader) that went
+    through all of its input but left items recorded as failed: resuming it by id retries
+    them. ``STALE`` is never stored: it is how a running run whose heartbeat stopped is shown
+    (see :attr:`RunInfo.display_status`).
     """
 
     RUNNING = "running"
     COMPLETED = "completed"
+    COMPLETED_WITH_FAILURES = "completed_with_failures"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
     DELETING = "deleting"
@@ -33,9 +36,9 @@ class RunStatus(str, Enum):
         return self.value
 
     @property
-    def resumable(self) -> bool:
-        """True for the statuses a run can be resumed from (and that a new load may adopt)."""
-        return self in (RunStatus.RUNNING, RunStatus.INTERRUPTED, RunStatus.FAILED)
+    def finished(self) -> bool:
+        """True for a run (or loader) that went through all of its input."""
+        return self in (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES)
 
 
 STALE_AFTER = timedelta(seconds=60)
@@ -46,9 +49,11 @@ STALE_AFTER = timedelta(seconds=60)
 class RunInfo:
     """One ``:CheckpointRun`` node as it was read.
 
-    ``status`` is running, completed, failed or interrupted (or deleting, while
-    ``graph-ckpt`` deletes it); ``stale`` is True for a running run whose heartbeat stopped
-    (its process died without closing it).
+    ``status`` is a :class:`RunStatus`; ``stale`` is True for a running run whose heartbeat
+    stopped (its process died without closing it). ``open`` is True for the run that
+    ``manager.run(config=...)`` with its config resumes (an incomplete run that no newer run
+    with the same config replaced). ``active`` is the time processes spent on the run (up to
+    the last heartbeat of one that died), ``duration`` the wall time from start to finish.
     """
 
     run_id: str
@@ -63,6 +68,9 @@ class RunInfo:
     pid: int | None = None
     resumes: int = 0
     stale: bool = False
+    open: bool = False
+    active_seconds: float | None = None
+    resumed_at: datetime | None = None
 
     @classmethod
     def from_record(
@@ -92,6 +100,9 @@ class RunInfo:
             pid=node.get("pid"),
             resumes=node.get("resumes") or 0,
             stale=stale,
+            open=node.get("open_key") is not None,
+            active_seconds=node.get("active_seconds"),
+            resumed_at=native(node.get("resumed_at")),
         )
 
     @property
@@ -101,6 +112,20 @@ class RunInfo:
         if self.started_at is None or end is None:
             return None
         return end - self.started_at
+
+    @property
+    def active(self) -> timedelta | None:
+        """Time spent by the processes that worked on the run, without the time between.
+
+        For a run still running (or whose process died), up to its last heartbeat. Runs
+        recorded before this was tracked answer with their wall time.
+        """
+        if self.active_seconds is None:
+            return self.duration
+        active = timedelta(seconds=self.active_seconds)
+        if self.resumed_at is not None and self.updated_at is not None:
+            active += max(timedelta(0), self.updated_at - self.resumed_at)
+        return active
 
     @property
     def display_status(self) -> RunStatus:

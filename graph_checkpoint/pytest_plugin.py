@@ -27,6 +27,7 @@ Installed with graph-checkpoint and registered through the ``pytest11`` entry po
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -43,6 +44,7 @@ from .errors import LoadInterruptedError
 
 __all__ = [
     "NO_SERVER_REASON",
+    "ContainerUnavailableError",
     "Interruption",
     "Neo4jServer",
     "SimulatedInterrupt",
@@ -84,11 +86,21 @@ class Neo4jServer:
         return neo4j.GraphDatabase.driver(self.uri, auth=(self.username, self.password))
 
 
+def _neo4j_container_class() -> Any:
+    """testcontainers' Neo4jContainer: in ``community`` since 4.14, at the top level before."""
+    try:
+        from testcontainers.community.neo4j import Neo4jContainer
+    except ImportError:
+        from testcontainers.neo4j import Neo4jContainer  # type: ignore[no-redef,unused-ignore]
+    return Neo4jContainer
+
+
 def _docker_available() -> bool:
     """True when a Docker daemon answers and testcontainers is installed to drive it."""
     try:
         import docker  # type: ignore[import-untyped,unused-ignore]
-        import testcontainers.neo4j  # noqa: F401  (without it Docker is of no use here)
+
+        _neo4j_container_class()  # without testcontainers, Docker is of no use here
 
         client = docker.from_env(timeout=3)
         try:
@@ -131,6 +143,15 @@ NO_SERVER_REASON = (
 )
 
 
+class ContainerUnavailableError(Exception):
+    """Docker answered, but the Neo4j container could not be started (e.g. no image)."""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return (text[:200] + "...") if len(text) > 200 else text or type(exc).__name__
+
+
 @contextmanager
 def open_server(
     env: Mapping[str, str], docker_available: Callable[[], bool] = _docker_available
@@ -140,15 +161,24 @@ def open_server(
     if source == "env":
         yield server_from_env(env)
     elif source == "docker":
-        from testcontainers.neo4j import Neo4jContainer
-
-        with Neo4jContainer(CONTAINER_IMAGE, password=_CONTAINER_PASSWORD) as container:
+        try:
+            container = _neo4j_container_class()(CONTAINER_IMAGE, password=_CONTAINER_PASSWORD)
+            container.start()
+        except Exception as exc:
+            raise ContainerUnavailableError(
+                f"Docker answers but the Neo4j container ({CONTAINER_IMAGE}) did not start"
+                f" ({_first_line(exc)}): set NEO4J_URI (with NEO4J_USERNAME, NEO4J_PASSWORD)"
+                " to a Neo4j 5 server, or make the image available to Docker"
+            ) from exc
+        try:
             yield Neo4jServer(
                 uri=container.get_connection_url(),
                 username="neo4j",
                 password=_CONTAINER_PASSWORD,
                 source="docker",
             )
+        finally:
+            container.stop()
     else:
         yield None
 
@@ -156,7 +186,11 @@ def open_server(
 @pytest.fixture(scope="session")
 def neo4j_server() -> Iterator[Neo4jServer]:
     """A Neo4j server for the whole test session (see the module docstring)."""
-    with open_server(os.environ) as server:
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(open_server(os.environ))
+        except ContainerUnavailableError as exc:
+            pytest.skip(str(exc))
         if server is None:
             pytest.skip(NO_SERVER_REASON)
         yield server

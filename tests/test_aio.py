@@ -13,6 +13,7 @@ from graph_checkpoint import (
     AsyncCheckpointedLoader,
     AsyncCheckpointManager,
     AsyncLoaderCheckpoint,
+    ItemAlreadyProcessedError,
     checkpoint_loader,
 )
 from graph_checkpoint.pytest_plugin import Neo4jServer
@@ -69,7 +70,7 @@ def test_async_load_resume_and_failures(neo4j_server, driver):  # type: ignore[n
     assert (first.processed, first.failed) == (149, 1)
     # The failed row is retried (and fails again), the loaded ones are skipped.
     assert (second.processed, second.skipped, second.failed) == (150, 149, 1)
-    assert info.status == "completed"
+    assert info.status == "completed_with_failures"
     assert counts(driver) == (299, 299)
 
 
@@ -166,3 +167,22 @@ def test_async_manager_run_and_checkpoint_offer_the_sync_apis_methods(neo4j_serv
     assert finished.status == "completed"
     assert closed
     assert left_open.status == "interrupted"
+
+
+def test_async_marking_an_item_twice_fails_the_second_transaction(neo4j_server, driver):  # type: ignore[no-untyped-def]
+    async def scenario(manager: AsyncCheckpointManager) -> Any:
+        async with await manager.run() as run:
+            checkpoint = await AsyncLoaderCheckpoint.open(run, "once")
+
+            async def work(tx: neo4j.AsyncManagedTransaction) -> None:
+                await tx.run("CREATE (:Person {id: 1})")
+                await checkpoint.mark_processed(1, tx=tx)
+
+            async with manager.driver.session(database=manager.database) as session:
+                await session.execute_write(work)
+                with pytest.raises(ItemAlreadyProcessedError):
+                    await session.execute_write(work)
+            return await checkpoint.unprocessed([0, 1, 2])
+
+    assert run_async(neo4j_server, scenario) == [0, 2]
+    assert counts(driver) == (1, 1)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import socket
 import socketserver
 import subprocess
@@ -17,9 +19,10 @@ from typing import Any
 import neo4j
 import pytest
 from click.testing import CliRunner, Result
+from rich.console import Console
 
-from graph_checkpoint import CheckpointManager, checkpoint_loader
-from graph_checkpoint.cli import main, parse_duration
+from graph_checkpoint import CheckpointManager, _cypher, admin, checkpoint_loader
+from graph_checkpoint.cli import main, parse_duration, render
 from graph_checkpoint.pytest_plugin import Neo4jServer
 
 RUN_KEYS = {
@@ -33,9 +36,12 @@ RUN_KEYS = {
     "updated_at",
     "finished_at",
     "duration_seconds",
+    "active_seconds",
+    "open",
     "error",
     "host",
     "pid",
+    "process_alive",
     "resumes",
     "processed",
     "failed",
@@ -175,6 +181,34 @@ def make_stale(driver: neo4j.Driver, run_id: str) -> None:
     )
 
 
+checks_processes = pytest.mark.skipif(
+    os.name == "nt" or socket.gethostname() in admin._GENERIC_HOSTS,
+    reason="runs' processes are only checked on a POSIX host with a name of its own",
+)
+"""For tests of runs whose process is gone: process_alive() can tell only there."""
+
+
+def dead_pid() -> int:
+    """The pid of a process of this host that has exited (and been reaped)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def make_dead(driver: neo4j.Driver, run_id: str, pid: int, heartbeat_age: int = 0) -> None:
+    """Turn an ended run into one still ``running``, with a fresh heartbeat (``heartbeat_age``
+    seconds old), recorded as run by ``pid`` on this host: a load killed a moment ago."""
+    driver.execute_query(
+        "MATCH (r:CheckpointRun {run_id: $id}) SET r.status = 'running', r.finished_at = null,"
+        " r.updated_at = datetime() - duration({seconds: $age}),"
+        " r.resumed_at = datetime() - duration({seconds: $age}), r.host = $host, r.pid = $pid",
+        id=run_id,
+        age=heartbeat_age,
+        host=socket.gethostname(),
+        pid=pid,
+    )
+
+
 def one_error_line(result: Result | subprocess.CompletedProcess[str]) -> str:
     stderr = result.stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
@@ -214,7 +248,9 @@ def test_empty_database(cli: Any, driver: neo4j.Driver) -> None:
 def test_init_applies_schema(cli: Any, driver: neo4j.Driver) -> None:
     result = cli("init")
     assert result.exit_code == 0, result.output
-    assert "4 constraints and 3 indexes" in result.stdout
+    statements = _cypher.schema_statements()
+    constraints = sum(1 for s in statements if s.upper().startswith("CREATE CONSTRAINT"))
+    assert f"{constraints} constraints and {len(statements) - constraints} indexes" in result.stdout
     records, _, _ = driver.execute_query("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS n")
     assert "processed_item_key" in records[0]["n"]
 
@@ -265,7 +301,77 @@ def test_list_shows_stale_runs(cli: Any, manager: CheckpointManager, driver: neo
     assert "stale" in cli("list").stdout
 
 
-# ---------------------------------------------------------------------------------- show
+LONG_ID = "nightly_import_of_the_people_register_2026_11_29_1932"
+LONG_DESCRIPTION = (
+    "Nightly import of the people register, the addresses and the households from the"
+    " municipal export,\n  with the corrections of the week applied first  (see ticket 4711)"
+)
+
+
+def make_listed_runs(manager: CheckpointManager) -> tuple[str, str]:
+    """A run with a long id, a long description and four loaders, then a run with failures."""
+    with manager.start_run(
+        run_id=LONG_ID, description=LONG_DESCRIPTION, config={"kind": "long"}
+    ) as run:
+        for name in ("people", "addresses", "households", "corrections"):
+            loader(name)(run, rows(12))
+    failing = make_run(manager, n=20, fail_on={4}, description="with failures")
+    return run.run_id, failing
+
+
+def test_list_piped_is_one_line_per_run(cli: Any, manager: CheckpointManager) -> None:
+    long_run, failing = make_listed_runs(manager)
+
+    result = cli("list")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3  # the header and one line per run, however long
+    header, first, second = (re.split(r"  +", line) for line in lines)
+    assert header == [
+        "RUN ID",
+        "STATUS",
+        "STARTED (UTC)",
+        "ACTIVE",
+        "LOADER done/failed/total",
+        "DESCRIPTION",
+    ]
+    assert first[:2] == [failing, "completed_with_failures"]
+    assert first[4:] == ["people 19/1/20", "with failures"]
+    assert second[:2] == [long_run, "completed"]
+    assert second[4] == (
+        "people 12/0/12; addresses 12/0/12; households 12/0/12; corrections 12/0/12"
+    )
+    assert second[5] == " ".join(LONG_DESCRIPTION.split())  # whole, on its line
+    assert len(first) == len(second) == 6
+    # Aligned: every column starts at the same place on each line.
+    assert lines[1].index("completed") == lines[2].index("completed") == lines[0].index("STATUS")
+    assert "\x1b[" not in result.stdout
+
+
+@pytest.mark.parametrize("width", [100, 80, 60])
+def test_list_on_a_terminal_never_cuts_ids_or_statuses(
+    manager: CheckpointManager, width: int
+) -> None:
+    _, failing = make_listed_runs(manager)
+    everything = admin.list_runs(manager)
+    short_ids = [s for s in everything if s.run.run_id == failing]
+    for runs in (everything, short_ids):
+        out = io.StringIO()
+        console = Console(file=out, width=width, force_terminal=True, color_system=None)
+        render.print_runs(console, runs)
+        text = out.getvalue()
+        for summary in runs:
+            assert summary.run.run_id in text, (width, text)
+        assert "completed_with_failures" in text
+        assert "\u2026" not in text  # no ellipsis anywhere
+        as_table = render.runs_widths(runs, width) is not None
+        assert as_table == ("\u2500" in text)  # the header rule of the table
+        if as_table:
+            assert all(len(line) <= width for line in text.splitlines())
+        else:
+            assert len(text.splitlines()) == 1 + len(runs)
+    # A short run id and the longest status fit a table on a 100-column terminal.
+    assert render.runs_widths(short_ids, 100) is not None
 
 
 def test_show_run_with_failures(cli: Any, manager: CheckpointManager) -> None:
@@ -289,7 +395,9 @@ def test_show_run_with_failures(cli: Any, manager: CheckpointManager) -> None:
     assert doc["run"]["failed"] == 4 and doc["run"]["processed"] == 96
     assert len(doc["recent_failures"]) == 3
     assert all(set(f) == FAILURE_KEYS for f in doc["recent_failures"])
-    assert doc["resume"] is None  # completed, with failures recorded
+    # Completed with failures recorded: resuming it by id retries them.
+    assert doc["run"]["status"] == "completed_with_failures"
+    assert doc["resume"] == f'manager.resume_run("{run_id}")'
 
     latest = cli("show", "--latest", "--json")
     assert json.loads(latest.stdout)["run"]["run_id"] == run_id
@@ -307,6 +415,93 @@ def test_show_incomplete_run_prints_how_to_resume(cli: Any, manager: CheckpointM
     doc = json.loads(cli("show", run.run_id, "--json").stdout)
     assert doc["resume"] == f'manager.resume_run("{run.run_id}")'
     assert doc["run"]["error"] == "Error: stopped by the test"
+
+
+@checks_processes
+def test_show_a_run_whose_process_is_gone(
+    cli: Any, manager: CheckpointManager, driver: neo4j.Driver
+) -> None:
+    run_id = make_run(manager, n=30, description="killed")
+    pid = dead_pid()
+    make_dead(driver, run_id, pid)
+
+    result = cli("show", run_id)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Still running" not in out
+    assert f"{run_id}  stale" in out
+    assert f"pid {pid} on {socket.gethostname()} (gone)" in out
+    assert "The run stopped: its process" in out and "is gone" in out
+    assert f'manager.resume_run("{run_id}")' in out
+
+    doc = json.loads(cli("show", run_id, "--json").stdout)
+    run = doc["run"]
+    assert (run["status"], run["display_status"], run["stale"]) == ("running", "stale", False)
+    assert run["process_alive"] is False
+    assert doc["resume"] == f'manager.resume_run("{run_id}")'
+    stale = json.loads(cli("list", "--status", "stale", "--json").stdout)["runs"]
+    assert [r["run_id"] for r in stale] == [run_id]
+
+    # The same run recorded as this (living) process is still running.
+    make_dead(driver, run_id, os.getpid())
+    alive = cli("show", run_id)
+    assert f"Still running as pid {os.getpid()}" in alive.stdout
+    assert json.loads(cli("show", run_id, "--json").stdout)["resume"] is None
+
+
+def test_show_active_and_wall_time(
+    cli: Any, manager: CheckpointManager, driver: neo4j.Driver
+) -> None:
+    run = manager.start_run(description="paused", config={"k": "paused"})
+    loader("people")(run, rows(40))
+    run.interrupt("killed by the test")
+    # As if the first pass had run 25 minutes ago: the pause is wall time, not active time.
+    driver.execute_query(
+        "MATCH (r:CheckpointRun {run_id: $id}) SET r.started_at = r.started_at - $gap,"
+        " r.updated_at = r.updated_at - $gap, r.finished_at = r.finished_at - $gap",
+        id=run.run_id,
+        gap=timedelta(minutes=25),
+    )
+    resumed = manager.resume_run(run.run_id)
+    loader("people")(resumed, rows(80))
+    resumed.complete()
+
+    doc = json.loads(cli("show", run.run_id, "--json").stdout)["run"]
+    assert doc["resumes"] == 1 and doc["processed"] == 80
+    assert 0 < doc["active_seconds"] < 60
+    assert 25 * 60 <= doc["duration_seconds"] < 26 * 60
+    expected = doc["processed"] / doc["active_seconds"]  # over the active time
+    assert doc["throughput_per_second"] == pytest.approx(expected, rel=0.01, abs=0.1)
+
+    out = cli("show", run.run_id).stdout
+    assert re.search(r"duration +active [0-9.]+s, wall 25m 0[0-9]s", out), out
+    shown = re.search(r"throughput +([0-9,]+) items/s \(80 items\)", out)
+    assert shown, out
+    assert abs(int(shown[1].replace(",", "")) - doc["throughput_per_second"]) <= 1
+
+
+def test_show_completed_with_failures_says_how_to_retry(
+    cli: Any, manager: CheckpointManager
+) -> None:
+    run_id = make_run(manager, n=30, fail_on={5, 6}, description="two bad rows")
+
+    out = cli("show", run_id, "--failures", "0").stdout
+    assert f"{run_id}  completed_with_failures" in out
+    assert "nothing to resume" not in out
+    assert "went through all of its input, but 2 items failed" in out
+    assert f'manager.resume_run("{run_id}")' in out
+    doc = json.loads(cli("show", run_id, "--json").stdout)
+    assert doc["resume"] == f'manager.resume_run("{run_id}")'
+    assert doc["run"]["loaders"][0]["status"] == "completed_with_failures"
+    listed = json.loads(cli("list", "--status", "completed_with_failures", "--json").stdout)
+    assert [r["run_id"] for r in listed["runs"]] == [run_id]
+    assert json.loads(cli("list", "--status", "completed", "--json").stdout)["runs"] == []
+
+    # What the hint says works: resumed by id, the loader retries the two items.
+    with manager.resume_run(run_id) as resumed:
+        loader("people")(resumed, rows(30))
+    out = cli("show", run_id).stdout
+    assert f"{run_id}  completed" in out and "nothing to resume" in out
 
 
 def test_show_unknown_run_id(cli: Any, manager: CheckpointManager) -> None:
@@ -372,6 +567,31 @@ def test_failures_streams_every_failed_item(cli: Any, manager: CheckpointManager
     clean = make_run(manager, name="clean", n=5)
     assert cli("failures", clean).stdout == ""
     assert json.loads(cli("failures", clean, "--json").stdout) == {"run_id": clean, "failures": []}
+
+
+def test_failures_of_the_latest_run_and_one_loader(cli: Any, manager: CheckpointManager) -> None:
+    older = make_run(manager, n=10, fail_on={1})
+    with manager.start_run(description="two loaders") as run:
+        loader("alpha", fail_on={1, 2})(run, rows(10))
+        loader("beta", fail_on={3})(run, rows(10))
+
+    latest = cli("failures", "--latest")
+    assert latest.exit_code == 0, latest.output
+    fields = [line.split("\t") for line in latest.stdout.splitlines()]
+    assert sorted((f[0], int(f[1])) for f in fields) == [("alpha", 1), ("alpha", 2), ("beta", 3)]
+
+    alpha = cli("failures", "--latest", "--loader", "alpha").stdout.splitlines()
+    assert sorted(int(line.split("\t")[1]) for line in alpha) == [1, 2]
+    assert all(line.startswith("alpha\t") for line in alpha)
+    beta = json.loads(cli("failures", run.run_id, "--loader", "beta", "--json").stdout)
+    assert [(f["loader"], f["item_id"]) for f in beta["failures"]] == [("beta", 3)]
+    jsonl = cli("failures", "--run-id", older, "--loader", "people", "--jsonl").stdout
+    assert [json.loads(line)["item_id"] for line in jsonl.splitlines()] == [1]
+
+    unknown = cli("failures", "--latest", "--loader", "gamma")
+    assert unknown.exit_code == 1
+    line = one_error_line(unknown)
+    assert "no loader named 'gamma'" in line and "alpha, beta" in line
 
 
 # ------------------------------------------------------------------------------- cleanup
@@ -458,6 +678,40 @@ def test_cleanup_leaves_a_running_run_alone(
     )
     assert [r["run_id"] for r in dry["runs"]] == [live.run_id]
     live.interrupt("the test is done with it")
+
+
+def test_cleanup_keeps_the_run_a_resume_would_pick(
+    cli: Any, manager: CheckpointManager, driver: neo4j.Driver
+) -> None:
+    replaced = manager.start_run(description="first try", config={"k": "again"})
+    loader("people")(replaced, rows(5))
+    replaced.interrupt("given up")
+    # A new run for the same config takes its place: the old one is no longer resumed.
+    with manager.start_run(description="second try", config={"k": "again"}) as second:
+        loader("people")(second, rows(5))
+    resumable = manager.start_run(description="cut short", config={"k": "resumable"})
+    loader("people")(resumable, rows(5))
+    resumable.interrupt("killed")
+    newest = make_run(manager, n=5)
+
+    dry = json.loads(cli("cleanup", "--keep", "1", "--dry-run", "--json").stdout)
+    assert {r["run_id"] for r in dry["runs"]} == {replaced.run_id, second.run_id}
+    assert dry["resumable"] == [resumable.run_id]
+    assert set(dry["kept"]) == {newest, resumable.run_id}
+
+    result = cli("cleanup", "--keep", "1")
+    assert result.exit_code == 0, result.output
+    assert "Deleted 2 runs" in result.stdout
+    assert (
+        f"Left resumable runs alone: {resumable.run_id} (--include-resumable deletes them too)."
+        in result.stdout
+    )
+    assert run_ids(driver) == {newest, resumable.run_id}
+
+    result = cli("cleanup", "--keep", "1", "--include-resumable")
+    assert result.exit_code == 0, result.output
+    assert "Deleted 1 run" in result.stdout and "Left resumable" not in result.stdout
+    assert run_ids(driver) == {newest}
 
 
 @pytest.mark.slow

@@ -94,10 +94,15 @@ def test_resume_checks_config_keys(manager: CheckpointManager):
         manager.resume_run(run.run_id, config={"source": "x", "limit": 5})
     assert info.value.missing == ["batch"]
     assert info.value.unexpected == ["limit"]
-    # Same keys, other values: allowed.
-    manager.resume_run(run.run_id, config={"source": "y", "batch": 20}).complete()
-    forced = manager.resume_run(run.run_id, config={"other": 1}, force=True)
+    # Same keys, other values: refused too, naming them (a changed setting is a changed load).
+    with pytest.raises(ConfigMismatchError, match="changed batch, source") as info:
+        manager.resume_run(run.run_id, config={"source": "y", "batch": 20})
+    assert info.value.changed == ["batch", "source"]
+    # Forced: resumed, and the new config is what the run now says it loads.
+    forced = manager.resume_run(run.run_id, config={"source": "y", "batch": 20}, force=True)
+    assert forced.info.config == {"source": "y", "batch": 20}
     forced.complete()
+    assert manager.get_run(run.run_id).config == {"source": "y", "batch": 20}
 
 
 def test_unknown_run_id(manager: CheckpointManager):

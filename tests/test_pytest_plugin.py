@@ -20,6 +20,7 @@ from graph_checkpoint import CheckpointManager, checkpoint_loader
 from graph_checkpoint.errors import LoadInterruptedError
 from graph_checkpoint.pytest_plugin import (
     NO_SERVER_REASON,
+    ContainerUnavailableError,
     Interruption,
     Neo4jServer,
     SimulatedInterrupt,
@@ -76,6 +77,28 @@ def test_no_uri_and_no_docker_selects_nothing() -> None:
     assert select_source({"NEO4J_USERNAME": "neo4j"}, docker_available=lambda: False) is None
     with open_server({}, docker_available=lambda: False) as server:
         assert server is None
+
+
+def test_a_docker_that_cannot_start_the_container_gives_a_one_line_reason(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from graph_checkpoint import pytest_plugin
+
+    class Unpullable:  # what testcontainers does when the registry cannot be reached
+        def __init__(self, image: str, password: str) -> None:
+            self.image = image
+
+        def start(self) -> None:
+            raise RuntimeError(
+                "404 Client Error for http+docker://localhost/v1.47/images/create:\n"
+                ' Not Found ("pull access denied for neo4j")'
+            )
+
+    monkeypatch.setattr(pytest_plugin, "_neo4j_container_class", lambda: Unpullable)
+    with pytest.raises(ContainerUnavailableError) as info, open_server({}, lambda: True):
+        pass
+    reason = str(info.value)
+    assert "\n" not in reason
+    assert "pull access denied" in reason
+    assert "NEO4J_URI" in reason
 
 
 def test_skip_reason_says_how_to_provide_a_server() -> None:

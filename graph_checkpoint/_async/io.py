@@ -83,10 +83,16 @@ class AsyncExecutor:
             notifications_disabled_classifications=None if quiet else ["UNRECOGNIZED"],
         )
 
-    async def run(self, op: _ops.Op[T]) -> T:
-        """Perform an operation from ``_ops`` and return its result."""
+    async def run(self, op: _ops.Op[T], *, retry: bool = True) -> T:
+        """Perform an operation from ``_ops`` and return its result.
+
+        ``retry=False`` tries each query once, in an auto-commit transaction: for the last
+        words of a load the server just failed, so a dead server costs one retry window
+        (the batch's), not one more per step.
+        """
+        perform = self._perform if retry else self._perform_once
         try:
-            return await drive(op, self._perform)
+            return await drive(op, perform)
         except Exception as exc:
             translated = translate_error(exc, self.database)
             if translated is exc:
@@ -99,6 +105,13 @@ class AsyncExecutor:
             if again or not self._schema_ready:
                 await self.run(_ops.ensure_schema())
                 self._schema_ready = True
+
+    async def _perform_once(self, step: _ops.Step) -> Any:
+        if isinstance(step, _ops.Schema):
+            return await self._perform(step)
+        async with self.session(write=isinstance(step, _ops.Write)) as session:
+            result = await session.run(_cypher.query(step.name), step.params)
+            return await result.data()
 
     async def _perform(self, step: _ops.Step) -> Any:
         if isinstance(step, _ops.Schema):
@@ -165,7 +178,7 @@ async def run_loader(
             worker.committed(outcome)
             return outcome
 
-        tally = await drive(_engine.split_until_isolated(entries), perform)
+        tally = await drive(_engine.split_until_isolated(entries, load.failures), perform)
         tally.skipped += duplicates
         return tally
 
@@ -196,7 +209,11 @@ async def run_loader(
         for session in sessions.values():
             await session.close()
         try:
-            await executor.run(_ops.finish_loader(run_id, name, status))
+            # After an interruption the server is likely gone: one try, not another window.
+            await executor.run(
+                _ops.finish_loader(run_id, name, status),
+                retry=status is not RunStatus.INTERRUPTED,
+            )
         except Exception as exc:  # the load's own error matters more than this one
             log.warning("%s: could not record loader status %s: %s", name, status, exc)
     return load.result

@@ -84,11 +84,15 @@ class AsyncRun:
         """Mark the run interrupted (stopped on purpose or by a transient fault); resumable."""
         return await self._finish(RunStatus.INTERRUPTED, error)
 
-    async def _finish(self, status: RunStatus, error: BaseException | str | None) -> RunInfo:
+    async def _finish(
+        self, status: RunStatus, error: BaseException | str | None, retry: bool = True
+    ) -> RunInfo:
         self.check_open()
         # Stopped first, so it is stopped even when the write below fails (server gone).
         await self._heartbeat.stop()
-        self.info = await self._executor.run(_ops.finish_run(self.run_id, status, error))
+        self.info = await self._executor.run(
+            _ops.finish_run(self.run_id, status, error), retry=retry
+        )
         self._closed = True
         log.info("run %s %s", self.run_id, status)
         return self.info
@@ -109,7 +113,8 @@ class AsyncRun:
             return
         status = _engine.status_after(exc)
         try:
-            await self._finish(status, exc)
+            # A load interrupted by a lost server already waited out one retry window.
+            await self._finish(status, exc, retry=status is not RunStatus.INTERRUPTED)
         except Exception as finish_error:
             if exc is None:
                 raise

@@ -4,12 +4,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+import neo4j.exceptions as neo4j_errors
 
 from .. import _cypher, _engine, _ops
 from .._compat import Lock, Util
 from .._items import ItemId, check_item_id, validate_loader_name
-from ..errors import RunStateError
+from ..errors import ItemAlreadyProcessedError, RunStateError
 from ..model import LoaderProgress, RunStatus
 from .manager import CheckpointManager, executor_of
 from .run import Run
@@ -120,22 +123,55 @@ class LoaderCheckpoint:
         """Record the item as processed; True if it was not recorded as processed before.
 
         With ``tx`` the record is written in that transaction, so it commits (or rolls back)
-        with the item's data. Without it, it commits on its own, which is not atomic with
-        your data: prefer passing ``tx``.
+        with the item's data; if another transaction recorded the item first, this raises
+        :class:`ItemAlreadyProcessedError` so that ``tx`` rolls back instead of committing a
+        second copy of the data. Without ``tx`` the record commits on its own (not atomic
+        with your data) and an item already processed just returns False.
         """
         check_item_id(item_id, item_id)
         run = self._start()
         text, params = _ops.mark_processed_params(run.run_id, self.loader, self._shard, item_id)
 
-        def work(own_tx: Any) -> bool:
+        def work(own_tx: Any) -> str | None:
             result = own_tx.run(text, params)
             rows = result.data()
-            return bool(rows and rows[0]["marked"])
+            before: str | None = rows[0]["before"] if rows else None
+            return before
 
-        if tx is not None:
-            return work(tx)
-        with self._executor.session() as session:
-            return session.execute_write(work)
+        if tx is None:
+            with self._executor.session() as session:
+                return session.execute_write(work) != "processed"
+        try:
+            before = work(tx)
+        except neo4j_errors.ConstraintError as exc:
+            # Both transactions created the record at once and the server refused ours.
+            raise ItemAlreadyProcessedError(run.run_id, self.loader, item_id) from exc
+        if before == "processed":
+            raise ItemAlreadyProcessedError(run.run_id, self.loader, item_id)
+        return True
+
+    def unprocessed(self, item_ids: Iterable[ItemId], tx: Any = None) -> list[ItemId]:
+        """The ids among ``item_ids`` not processed in this run yet, in their order.
+
+        One query for the whole list (failed items count as not processed). Pass the
+        transaction that will write them to read inside it.
+        """
+        ids = [check_item_id(item_id, item_id) for item_id in item_ids]
+        if not ids:
+            return []
+        run = self._start()
+        params = _engine.check_params(
+            _engine.Scope(run.run_id, self.loader, self._shard, True, 1), ids
+        )
+        if tx is None:
+            rows = self._executor.run(_ops.check_items(params))
+        else:
+            result = tx.run(_cypher.query("check_items"), params)
+            rows = result.data()
+        done = _engine.processed_ids(rows)
+        if done is None:  # the whole range is processed
+            return []
+        return [item_id for item_id in ids if item_id not in done]
 
     def mark_failed(self, item_id: ItemId, error: BaseException | str) -> int:
         """Record the item as failed with ``error`` (in a transaction of its own).

@@ -85,10 +85,16 @@ class Executor:
             notifications_disabled_classifications=None if quiet else ["UNRECOGNIZED"],
         )
 
-    def run(self, op: _ops.Op[T]) -> T:
-        """Perform an operation from ``_ops`` and return its result."""
+    def run(self, op: _ops.Op[T], *, retry: bool = True) -> T:
+        """Perform an operation from ``_ops`` and return its result.
+
+        ``retry=False`` tries each query once, in an auto-commit transaction: for the last
+        words of a load the server just failed, so a dead server costs one retry window
+        (the batch's), not one more per step.
+        """
+        perform = self._perform if retry else self._perform_once
         try:
-            return drive(op, self._perform)
+            return drive(op, perform)
         except Exception as exc:
             translated = translate_error(exc, self.database)
             if translated is exc:
@@ -101,6 +107,13 @@ class Executor:
             if again or not self._schema_ready:
                 self.run(_ops.ensure_schema())
                 self._schema_ready = True
+
+    def _perform_once(self, step: _ops.Step) -> Any:
+        if isinstance(step, _ops.Schema):
+            return self._perform(step)
+        with self.session(write=isinstance(step, _ops.Write)) as session:
+            result = session.run(_cypher.query(step.name), step.params)
+            return result.data()
 
     def _perform(self, step: _ops.Step) -> Any:
         if isinstance(step, _ops.Schema):
@@ -167,7 +180,7 @@ def run_loader(
             worker.committed(outcome)
             return outcome
 
-        tally = drive(_engine.split_until_isolated(entries), perform)
+        tally = drive(_engine.split_until_isolated(entries, load.failures), perform)
         tally.skipped += duplicates
         return tally
 
@@ -198,7 +211,11 @@ def run_loader(
         for session in sessions.values():
             session.close()
         try:
-            executor.run(_ops.finish_loader(run_id, name, status))
+            # After an interruption the server is likely gone: one try, not another window.
+            executor.run(
+                _ops.finish_loader(run_id, name, status),
+                retry=status is not RunStatus.INTERRUPTED,
+            )
         except Exception as exc:  # the load's own error matters more than this one
             log.warning("%s: could not record loader status %s: %s", name, status, exc)
     return load.result

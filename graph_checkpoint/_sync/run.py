@@ -84,11 +84,13 @@ class Run:
         """Mark the run interrupted (stopped on purpose or by a transient fault); resumable."""
         return self._finish(RunStatus.INTERRUPTED, error)
 
-    def _finish(self, status: RunStatus, error: BaseException | str | None) -> RunInfo:
+    def _finish(
+        self, status: RunStatus, error: BaseException | str | None, retry: bool = True
+    ) -> RunInfo:
         self.check_open()
         # Stopped first, so it is stopped even when the write below fails (server gone).
         self._heartbeat.stop()
-        self.info = self._executor.run(_ops.finish_run(self.run_id, status, error))
+        self.info = self._executor.run(_ops.finish_run(self.run_id, status, error), retry=retry)
         self._closed = True
         log.info("run %s %s", self.run_id, status)
         return self.info
@@ -109,7 +111,8 @@ class Run:
             return
         status = _engine.status_after(exc)
         try:
-            self._finish(status, exc)
+            # A load interrupted by a lost server already waited out one retry window.
+            self._finish(status, exc, retry=status is not RunStatus.INTERRUPTED)
         except Exception as finish_error:
             if exc is None:
                 raise

@@ -4,7 +4,9 @@ Every command takes the connection options ``--uri``, ``--username``, ``--passwo
 ``--database`` (defaulting to ``NEO4J_URI``, ``NEO4J_USERNAME``, ``NEO4J_PASSWORD`` and
 ``NEO4J_DATABASE``) and ``--debug``. Errors print one line on stderr and exit with 1 (2 for
 usage errors); ``--debug`` shows the traceback instead. Listing commands take ``--json``;
-the documents are described in ``docs/cli.md``.
+the documents are described in ``docs/cli.md``. Run ids and statuses are never cut; piped,
+``list`` prints one line per run. A running run whose process is gone (checked by pid on
+this host) shows as stale, and ``show`` gives a run's active and wall time apart.
 
 The modules: ``commands`` (the click group and its commands), ``connection`` (the
 connection options and the lazy :class:`Connection`), ``options`` (durations, the run id,

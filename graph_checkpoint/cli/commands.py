@@ -16,7 +16,13 @@ from ..admin import RunDetails
 from ..model import RunStatus
 from . import render, shapes
 from .connection import Connection, connection_options
-from .options import DurationType, pick_run_id, require_run_id, run_id_argument, status_option
+from .options import (
+    DurationType,
+    pick_run_id_or_latest,
+    require_run_id,
+    run_id_argument,
+    status_option,
+)
 
 __all__ = [
     "cleanup_command",
@@ -56,7 +62,11 @@ def list_command(
     limit: int | None,
     as_json: bool,
 ) -> None:
-    """List runs, newest first, with per-loader processed/failed/total."""
+    """List runs, newest first, with per-loader processed/failed/total.
+
+    Piped, it prints one line per run, nothing wrapped or cut: columns are two or more
+    spaces apart and no cell holds two spaces in a row (awk -F '  +' splits them).
+    """
     runs = admin.list_runs(conn.manager, status=status, loader=loader, limit=limit)
     if as_json:
         _echo_json(shapes.list_json(runs))
@@ -65,8 +75,7 @@ def list_command(
         filtered = " matching the filters" if status or loader else ""
         click.echo(f"No runs{filtered} in {conn.where}.")
         return
-    console = render.make_console()
-    render.emit(console, render.runs_table(console, runs))
+    render.print_runs(render.make_console(), runs)
 
 
 @main.command("show")
@@ -101,11 +110,7 @@ def show_command(
     as_json: bool,
 ) -> None:
     """Show one run: config, timing, throughput, loaders, failures, how to resume."""
-    run_id = pick_run_id(run_id_arg, run_id_opt)
-    if run_id and latest:
-        raise click.UsageError("give a run id or --latest, not both")
-    if not run_id and not latest:
-        raise click.UsageError("give a run id (show RUN_ID or --run-id ID) or --latest")
+    run_id = pick_run_id_or_latest("show", run_id_arg, run_id_opt, latest)
     if watch and as_json:
         raise click.UsageError("--watch and --json cannot be combined")
     manager = conn.manager
@@ -127,6 +132,8 @@ def show_command(
 
 @main.command("failures")
 @run_id_argument
+@click.option("--latest", is_flag=True, help="The newest run's failed items.")
+@click.option("--loader", metavar="NAME", help="Only the failed items of this loader.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (streamed).")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line.")
 @connection_options
@@ -134,6 +141,8 @@ def failures_command(
     conn: Connection,
     run_id_arg: str | None,
     run_id_opt: str | None,
+    latest: bool,
+    loader: str | None,
     as_json: bool,
     as_jsonl: bool,
 ) -> None:
@@ -141,10 +150,12 @@ def failures_command(
 
     Lines are tab-separated: loader, item id, attempts, error type, error (on one line).
     """
-    run_id = require_run_id(run_id_arg, run_id_opt)
+    given = pick_run_id_or_latest("failures", run_id_arg, run_id_opt, latest)
     if as_json and as_jsonl:
         raise click.UsageError("--json and --jsonl cannot be combined")
-    items = admin.iter_failures(conn.manager, run_id)
+    manager = conn.manager
+    run_id = given or admin.latest_run_id(manager)
+    items = admin.iter_failures(manager, run_id, loader)
     # Closed here, while the driver is still open, also when the reader stops early.
     with contextlib.closing(items):
         try:
@@ -193,7 +204,7 @@ def delete_command(
     items = details.processed + details.failed
     if not yes:
         click.confirm(
-            f"Delete run {run_id} ({details.run.display_status}, {items:,} items)?",
+            f"Delete run {run_id} ({admin.display_status(details.run)}, {items:,} items)?",
             abort=True,
             err=True,
         )
@@ -225,6 +236,11 @@ def delete_command(
     is_flag=True,
     help="Also delete runs that are running with a live heartbeat.",
 )
+@click.option(
+    "--include-resumable",
+    is_flag=True,
+    help="Also delete incomplete runs that manager.run() would resume for their config.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be deleted; delete nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @connection_options
@@ -234,13 +250,15 @@ def cleanup_command(
     per_loader: bool,
     older_than: timedelta | None,
     include_running: bool,
+    include_resumable: bool,
     dry_run: bool,
     as_json: bool,
 ) -> None:
     """Delete old runs with their items, keeping the newest ones.
 
     Running runs with a live heartbeat are never deleted unless --include-running; stale
-    ones (whose process died) are.
+    ones (whose process died) are. An incomplete run that manager.run() would resume for
+    its config (the newest of that config) is kept unless --include-resumable.
     """
     if keep is None and older_than is None:
         raise click.UsageError("give --keep N, --older-than DURATION, or both")
@@ -254,6 +272,7 @@ def cleanup_command(
             per_loader=per_loader,
             older_than=older_than,
             include_running=include_running,
+            include_resumable=include_resumable,
             dry_run=dry_run,
             on_progress=reporter.update,
         )
@@ -263,7 +282,7 @@ def cleanup_command(
         return
     kept = len(result.kept)
     if not result.selected:
-        click.echo(f"Nothing to delete ({kept} runs kept).")
+        click.echo(f"Nothing to delete ({kept} run{'' if kept == 1 else 's'} kept).")
     else:
         count = len(result.selected)
         noun = "run" if count == 1 else "runs"
@@ -281,6 +300,9 @@ def cleanup_command(
     if result.protected:
         ids = ", ".join(candidate.run.run_id for candidate in result.protected)
         click.echo(f"Left running runs alone: {ids} (--include-running deletes them too).")
+    if result.resumable:
+        ids = ", ".join(candidate.run.run_id for candidate in result.resumable)
+        click.echo(f"Left resumable runs alone: {ids} (--include-resumable deletes them too).")
 
 
 @main.command("init")

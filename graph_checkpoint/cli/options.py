@@ -1,4 +1,5 @@
-"""Option helpers the commands share: durations, the run-id argument, the status choice."""
+"""Option helpers the commands share: durations, the run-id argument (or ``--latest``), the
+status choice."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ __all__ = [
     "DurationType",
     "parse_duration",
     "pick_run_id",
+    "pick_run_id_or_latest",
     "require_run_id",
     "run_id_argument",
     "status_option",
@@ -26,6 +28,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 STATUS_CHOICES: tuple[RunStatus, ...] = (
     RunStatus.RUNNING,
     RunStatus.COMPLETED,
+    RunStatus.COMPLETED_WITH_FAILURES,
     RunStatus.FAILED,
     RunStatus.INTERRUPTED,
     RunStatus.STALE,
@@ -107,6 +110,18 @@ def pick_run_id(positional: str | None, option: str | None) -> str | None:
     if positional and option and positional != option:
         raise click.UsageError(f"two different run ids given: {positional} and {option}")
     return positional or option
+
+
+def pick_run_id_or_latest(
+    command: str, positional: str | None, option: str | None, latest: bool
+) -> str | None:
+    """The run id given either way, or None for ``--latest``; a usage error for both or none."""
+    run_id = pick_run_id(positional, option)
+    if run_id and latest:
+        raise click.UsageError("give a run id or --latest, not both")
+    if not run_id and not latest:
+        raise click.UsageError(f"give a run id ({command} RUN_ID or --run-id ID) or --latest")
+    return run_id
 
 
 def require_run_id(positional: str | None, option: str | None) -> str:

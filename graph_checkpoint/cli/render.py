@@ -1,7 +1,10 @@
 """Human output: the console, tables, times and durations, progress bars, the ``show`` view.
 
-On a terminal output has colours and box lines; off one (piped, redirected) it is plain
-text without ANSI codes or trailing padding. Nothing is ever wider than :data:`MAX_WIDTH`.
+On a terminal output has colours and box lines and is never wider than :data:`MAX_WIDTH`;
+off one (piped, redirected) it is plain text without ANSI codes or trailing padding. Run
+ids and statuses are never cut. ``list`` off a terminal prints one line per run however
+long (:func:`runs_lines`): columns two or more spaces apart, no cell empty and none holding
+two spaces in a row, so ``awk -F '  +'`` splits them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import datetime, timedelta
 
 import click
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.progress import (
@@ -30,7 +34,7 @@ from rich.text import Text
 
 from .. import admin
 from ..admin import CleanupCandidate, DeleteProgress, RunDetails, RunSummary
-from ..model import RunInfo, RunStatus
+from ..model import LoaderProgress, RunInfo, RunStatus
 from .shapes import resume_hint
 
 __all__ = [
@@ -45,7 +49,9 @@ __all__ = [
     "make_console",
     "make_table",
     "one_line",
+    "print_runs",
     "progress_cell",
+    "runs_lines",
     "runs_table",
     "status_text",
     "watch_details",
@@ -59,6 +65,7 @@ _BAR_WIDTH = 16
 _STATUS_STYLE: dict[RunStatus, str] = {
     RunStatus.RUNNING: "cyan",
     RunStatus.COMPLETED: "green",
+    RunStatus.COMPLETED_WITH_FAILURES: "yellow",
     RunStatus.FAILED: "red",
     RunStatus.INTERRUPTED: "yellow",
     RunStatus.STALE: "magenta",
@@ -128,9 +135,18 @@ def format_count(value: int | None) -> str:
 
 
 def status_text(run: RunInfo) -> Text:
-    """The run's display status, coloured by status."""
-    status = run.display_status
+    """The run's status as shown (``admin.display_status``: stale when its process is gone),
+    coloured by status."""
+    return _styled(admin.display_status(run))
+
+
+def _styled(status: RunStatus) -> Text:
     return Text(str(status), style=_STATUS_STYLE.get(status, ""))
+
+
+def _plain(text: str | None) -> str:
+    """Text on one line, each run of whitespace one space; ``-`` when empty."""
+    return " ".join((text or "").split()) or "-"
 
 
 def make_table(console: Console, *headers: str) -> Table:
@@ -171,29 +187,139 @@ def progress_cell(percent: float | None) -> RenderableType:
 # -------------------------------------------------------------------------------- tables
 
 
-def runs_table(console: Console, runs: Iterable[RunSummary]) -> Table:
-    """The ``list`` table: one row per run, one line per loader in the last column."""
-    table = make_table(
-        console,
-        "RUN ID",
-        "STATUS",
-        "STARTED (UTC)",
-        "DURATION",
-        "DESCRIPTION",
-        "LOADER done/failed/total",
+_RUNS_HEADERS = (
+    "RUN ID",
+    "STATUS",
+    "STARTED (UTC)",
+    "ACTIVE",
+    "LOADER done/failed/total",
+    "DESCRIPTION",
+)
+# On a terminal: the least the columns that may wrap get (the start date without its time,
+# the loaders' header word "done/failed/total", the description's header), the most the
+# loaders column takes before its lines wrap, and the two spaces between columns.
+_STARTED_MIN = len("2026-11-28")
+_LOADERS_MIN = len("done/failed/total")
+_LOADERS_MAX = 40
+_DESCRIPTION_MIN = len("DESCRIPTION")
+_RUNS_GAP = 2
+
+
+def print_runs(console: Console, runs: Iterable[RunSummary]) -> None:
+    """Print the ``list`` output: on a terminal a table, with whole run ids and statuses;
+    off one (or on a terminal too narrow for that) one line per run (:func:`runs_lines`)."""
+    summaries = list(runs)
+    if console.is_terminal:
+        widths = runs_widths(summaries, console.width)
+        if widths is not None:
+            console.print(runs_table(console, summaries, widths))
+            return
+    for line in runs_lines(summaries):
+        console.out(line, highlight=False)  # as is: no wrapping, cropping or markup
+
+
+def _loader_figures(progress: LoaderProgress) -> str:
+    return (
+        f"{progress.loader} {format_count(progress.processed)}/{format_count(progress.failed)}"
+        f"/{format_count(progress.total)}"
     )
-    for column in (0, 1, 2, 3, 5):
-        table.columns[column].no_wrap = True
-    table.columns[4].overflow = "fold"
+
+
+def _run_cells(summary: RunSummary) -> tuple[str, str, str, str, list[str], str]:
+    """The ``list`` cells of one run, as plain text; the loaders one string each."""
+    run = summary.run
+    return (
+        run.run_id,
+        str(admin.display_status(run)),
+        format_time(run.started_at),
+        format_duration(summary.active),
+        [_loader_figures(p) for p in summary.loaders],
+        _plain(run.description),
+    )
+
+
+def runs_widths(summaries: list[RunSummary], width: int) -> list[int] | None:
+    """Widths of the ``list`` table's columns on a terminal ``width`` wide, or None when the
+    run ids and statuses would not fit whole beside the least the other columns need.
+
+    Id, status and active time get their longest value; the start, the loaders and the
+    description get what they need when there is room, else the start drops its time to
+    a second line, the loaders wrap past their share and the description wraps.
+    """
+    cells = [_run_cells(s) for s in summaries]
+    heads = _RUNS_HEADERS
+
+    def longest(index: int, floor: int) -> int:
+        return max([floor, *(cell_len(str(row[index])) for row in cells)])
+
+    id_w = longest(0, cell_len(heads[0]))
+    status_w = longest(1, cell_len(heads[1]))
+    active_w = longest(3, cell_len(heads[3]))
+    loaders_w = min(
+        _LOADERS_MAX,
+        max([_LOADERS_MIN, *(cell_len(line) for row in cells for line in row[4])]),
+    )
+    description_w = longest(5, _DESCRIPTION_MIN)
+    room = width - _RUNS_GAP * (len(heads) - 1) - id_w - status_w - active_w
+    started_w = len("2026-11-28 15:21")
+    if room - started_w < _LOADERS_MIN + _DESCRIPTION_MIN:
+        started_w = _STARTED_MIN
+    room -= started_w
+    if room < _LOADERS_MIN + _DESCRIPTION_MIN:
+        return None
+    loaders_w = min(loaders_w, room - _DESCRIPTION_MIN)
+    description_w = min(description_w, room - loaders_w)
+    return [id_w, status_w, started_w, active_w, loaders_w, description_w]
+
+
+def runs_lines(runs: Iterable[RunSummary]) -> list[str]:
+    """The ``list`` output off a terminal: a header, then exactly one line per run.
+
+    Nothing is wrapped or cut: loaders are joined with ``; `` on their run's line, and the
+    description comes last, on one line however long. Columns are aligned, two or more
+    spaces apart; no cell is empty (``-``) and none holds two spaces in a row (whitespace
+    in descriptions is collapsed).
+    """
+    rows: list[tuple[str, ...]] = [_RUNS_HEADERS]
     for summary in runs:
-        run = summary.run
+        run_id, status, started, active, loaders, description = _run_cells(summary)
+        rows.append((run_id, status, started, active, "; ".join(loaders) or "-", description))
+    widths = [max(cell_len(row[i]) for row in rows) for i in range(len(_RUNS_HEADERS) - 1)]
+    lines = []
+    for row in rows:
+        padded = [
+            cell + " " * (width - cell_len(cell))
+            for cell, width in zip(row[:-1], widths, strict=True)
+        ]
+        lines.append("  ".join([*padded, row[-1]]).rstrip())
+    return lines
+
+
+def runs_table(
+    console: Console, runs: Iterable[RunSummary], widths: list[int] | None = None
+) -> Table:
+    """The ``list`` table for a terminal: one row per run, one line per loader in its
+    column. ``widths`` (default: :func:`runs_widths` for the console) fixes every column,
+    so rich never cuts a run id or a status to make the table fit."""
+    summaries = list(runs)
+    widths = widths or runs_widths(summaries, console.width)
+    table = make_table(console, *_RUNS_HEADERS)
+    table.collapse_padding = True  # two columns between columns, as runs_widths counts
+    for index, column in enumerate(table.columns):
+        column.overflow = "fold"
+        if widths is not None:
+            column.width = widths[index]
+    for column in table.columns[:2]:
+        column.no_wrap = True
+    for summary in summaries:
+        run_id, _, started, active, _, description = _run_cells(summary)
         table.add_row(
-            Text(run.run_id),
-            status_text(run),
-            format_time(run.started_at),
-            format_duration(run.duration),
-            Text(run.description or ""),
+            Text(run_id),
+            status_text(summary.run),
+            started,
+            active,
             _loaders_cell(summary),
+            Text(description),
         )
     return table
 
@@ -210,11 +336,19 @@ def _loaders_cell(summary: RunSummary) -> Text:
 
 
 def cleanup_table(console: Console, selected: Iterable[CleanupCandidate]) -> Table:
-    """The ``cleanup`` table of the runs deleted (or that would be)."""
+    """The ``cleanup`` table of the runs deleted (or that would be); ids and statuses whole."""
+    candidates = list(selected)
     table = make_table(console, "RUN ID", "STATUS", "STARTED (UTC)", "ITEMS", "LOADERS")
-    table.columns[0].no_wrap = True
+    widths = (
+        max([6, *(cell_len(c.run.run_id) for c in candidates)]),
+        max([6, *(cell_len(str(admin.display_status(c.run))) for c in candidates)]),
+    )
+    for column, width in enumerate(widths):
+        table.columns[column].width = width
+        table.columns[column].no_wrap = True
     table.columns[3].justify = "right"
-    for candidate in selected:
+    table.columns[4].overflow = "fold"
+    for candidate in candidates:
         table.add_row(
             Text(candidate.run.run_id),
             status_text(candidate.run),
@@ -242,7 +376,7 @@ def details_view(console: Console, details: RunDetails) -> RenderableType:
         Text(""),
         _failures(console, details),
         Text(""),
-        _next_step(run),
+        _next_step(details),
     )
 
 
@@ -257,8 +391,11 @@ def _facts(console: Console, details: RunDetails) -> Table:
     facts.add_row("started", f"{format_time(run.started_at, seconds=True)} UTC")
     if run.finished_at is not None:
         facts.add_row("finished", f"{format_time(run.finished_at, seconds=True)} UTC")
-    facts.add_row("last update", f"{format_time(run.updated_at, seconds=True)} UTC")
-    facts.add_row("duration", format_duration(run.duration))
+    facts.add_row("last update", f"{format_time(details.last_activity, seconds=True)} UTC")
+    facts.add_row(
+        "duration",
+        f"active {format_duration(details.active)}, wall {format_duration(details.wall)}",
+    )
     throughput = details.throughput
     total_items = details.processed + details.failed
     facts.add_row(
@@ -266,6 +403,8 @@ def _facts(console: Console, details: RunDetails) -> Table:
         "-" if throughput is None else f"{throughput:,.0f} items/s ({total_items:,} items)",
     )
     process = f"pid {run.pid or '?'} on {run.host or '?'}"
+    if run.status is RunStatus.RUNNING and admin.process_alive(run) is False:
+        process += " (gone)"
     if run.resumes:
         process += f", resumed {run.resumes} time{'s' if run.resumes != 1 else ''}"
     facts.add_row("process", process)
@@ -285,7 +424,7 @@ def _loaders(console: Console, details: RunDetails) -> RenderableType:
     for progress in details.loaders:
         table.add_row(
             Text(progress.loader),
-            str(progress.status),
+            _styled(progress.status),
             format_count(progress.processed),
             Text(format_count(progress.failed), style="red" if progress.failed else ""),
             format_count(progress.skipped),
@@ -318,7 +457,8 @@ def _failures(console: Console, details: RunDetails) -> RenderableType:
     return Group(heading, table)
 
 
-def _next_step(run: RunInfo) -> Text:
+def _next_step(details: RunDetails) -> Text:
+    run = details.run
     if run.status is RunStatus.DELETING:
         return Text(
             f"A delete of this run was interrupted: finish it with graph-ckpt delete {run.run_id}"
@@ -331,15 +471,36 @@ def _next_step(run: RunInfo) -> Text:
     hint = resume_hint(run)
     if hint is None:
         return Text("The run is complete: nothing to resume.")
-    why = {
-        RunStatus.STALE: "its process stopped without closing it",
-        RunStatus.FAILED: "it failed",
-        RunStatus.INTERRUPTED: "it was interrupted",
-    }.get(run.display_status, f"it is {run.display_status}")
-    text = Text(
-        f"The run is incomplete ({why}). To resume it, run the same load again:"
-        " manager.run() with the same config picks it up. Or resume it by id:\n"
-    )
+    status = admin.display_status(run)
+    if status is RunStatus.COMPLETED_WITH_FAILURES:
+        noun = "item" if details.failed == 1 else "items"
+        text = Text(
+            f"The run went through all of its input, but {details.failed:,} {noun} failed."
+            " To retry them, resume the run by id and run its loaders again on the same"
+            " input (each item is tried up to max_attempts times in all):\n"
+        )
+    else:
+        process = f"its process (pid {run.pid or '?'} on {run.host or '?'})"
+        if status is RunStatus.STALE and admin.process_alive(run) is False:
+            why = f"The run stopped: {process} is gone and did not close it."
+        elif status is RunStatus.STALE:
+            why = (
+                f"The run stopped: {process} sent no heartbeat since"
+                f" {format_time(run.updated_at, seconds=True)} UTC and did not close it."
+            )
+        elif status is RunStatus.FAILED:
+            why = "The run is incomplete (it failed)."
+        elif status is RunStatus.INTERRUPTED:
+            why = "The run is incomplete (it was interrupted)."
+        else:
+            why = f"The run is incomplete (it is {status})."
+        how = (
+            " To resume it, run the same load again: manager.run() with the same config"
+            " picks it up. Or resume it by id:\n"
+            if run.open
+            else " To resume it, resume it by id:\n"
+        )
+        text = Text(why + how)
     text.append(f"    {hint}", style="bold")
     return text
 

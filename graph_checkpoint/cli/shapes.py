@@ -2,14 +2,15 @@
 
 Keys are stable: new keys may be added, existing ones keep their name and meaning. Every
 time is ISO 8601 text with a UTC offset, or null: :func:`iso` is the one place that turns
-a datetime into JSON.
+a datetime into JSON, :func:`seconds` a duration. A run has both its wall time
+(``duration_seconds``) and its active time (``active_seconds``, what throughput is over).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
 from .. import admin
@@ -43,6 +44,7 @@ __all__ = [
     "loader_json",
     "resume_hint",
     "run_json",
+    "seconds",
     "show_json",
 ]
 
@@ -75,9 +77,12 @@ class RunJSON(TypedDict):
     updated_at: str | None
     finished_at: str | None
     duration_seconds: float | None
+    active_seconds: float | None
+    open: bool
     error: str | None
     host: str | None
     pid: int | None
+    process_alive: bool | None
     resumes: int
     processed: int
     failed: int
@@ -133,6 +138,7 @@ class CleanupJSON(TypedDict):
     items: int
     kept: list[str]
     protected: list[str]
+    resumable: list[str]
     elapsed_seconds: float | None
 
 
@@ -147,6 +153,11 @@ class DeleteJSON(TypedDict):
 def iso(value: datetime | None) -> str | None:
     """A time as JSON: ISO 8601 text (with the offset it carries), or None."""
     return None if value is None else value.isoformat()
+
+
+def seconds(value: timedelta | None) -> float | None:
+    """A duration as JSON: seconds, to the millisecond, or None."""
+    return None if value is None else round(value.total_seconds(), 3)
 
 
 def dumps(document: Mapping[str, Any], *, indent: int | None = None) -> str:
@@ -173,22 +184,24 @@ def loader_json(progress: LoaderProgress) -> LoaderJSON:
 def run_json(summary: RunSummary) -> RunJSON:
     """The JSON object of one run with its loaders."""
     run = summary.run
-    duration = run.duration
     throughput = summary.throughput
     return {
         "run_id": run.run_id,
         "status": str(run.status),
-        "display_status": str(run.display_status),
+        "display_status": str(admin.display_status(run)),
         "stale": run.stale,
         "description": run.description,
         "config": run.config,
         "started_at": iso(run.started_at),
         "updated_at": iso(run.updated_at),
         "finished_at": iso(run.finished_at),
-        "duration_seconds": None if duration is None else round(duration.total_seconds(), 3),
+        "duration_seconds": seconds(summary.wall),
+        "active_seconds": seconds(summary.active),
+        "open": run.open,
         "error": run.error,
         "host": run.host,
         "pid": run.pid,
+        "process_alive": admin.process_alive(run) if run.status is RunStatus.RUNNING else None,
         "resumes": run.resumes,
         "processed": summary.processed,
         "failed": summary.failed,
@@ -217,7 +230,7 @@ def candidate_json(candidate: CleanupCandidate) -> CleanupCandidateJSON:
     return {
         "run_id": run.run_id,
         "status": str(run.status),
-        "display_status": str(run.display_status),
+        "display_status": str(admin.display_status(run)),
         "description": run.description,
         "started_at": iso(run.started_at),
         "finished_at": iso(run.finished_at),
@@ -227,7 +240,8 @@ def candidate_json(candidate: CleanupCandidate) -> CleanupCandidateJSON:
 
 
 def resume_hint(run: RunInfo) -> str | None:
-    """The Python that resumes ``run``, or None when it needs no resuming."""
+    """The Python that resumes ``run``, or None when it needs no resuming (completed, live,
+    being deleted). A run completed with failures gets one: resuming it retries them."""
     if run.status in (RunStatus.COMPLETED, RunStatus.DELETING) or admin.is_live(run):
         return None
     return f"manager.resume_run({json.dumps(run.run_id)})"
@@ -255,6 +269,7 @@ def cleanup_json(result: CleanupResult, elapsed: float | None) -> CleanupJSON:
         "items": result.items,
         "kept": [candidate.run.run_id for candidate in result.kept],
         "protected": [candidate.run.run_id for candidate in result.protected],
+        "resumable": [candidate.run.run_id for candidate in result.resumable],
         "elapsed_seconds": None if elapsed is None else round(elapsed, 3),
     }
 

@@ -26,6 +26,8 @@ HERE = Path(__file__).resolve().parent
 LOADER_SCRIPT = HERE / "fault_loader.py"
 LOADER_NAME = "fault_loader"
 SEED_ENV = "GRAPH_CKPT_FAULT_SEED"
+APIS = ("sync", "async")
+"""The two APIs every fault test that can runs against: ``fault_loader.py --api <api>``."""
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,12 @@ class Seed:
 
     value: int
     rng: random.Random
+    test: str = ""
+    """The pytest node id of the test (with its ``[sync]``/``[async]`` parameter), if known."""
 
     def __str__(self) -> str:
-        return f"seed {self.value} (replay with {SEED_ENV}={self.value})"
+        where = f" pytest '{self.test}'" if self.test else ""
+        return f"seed {self.value} (replay with {SEED_ENV}={self.value}{where})"
 
 
 def server_env(server: Neo4jServer) -> dict[str, str]:
@@ -52,6 +57,13 @@ def server_env(server: Neo4jServer) -> dict[str, str]:
         [str(HERE.parent.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
     return env
+
+
+def async_driver(server: Neo4jServer, **options: Any) -> neo4j.AsyncDriver:
+    """A new async driver for ``server``; open and close it inside one event loop."""
+    return neo4j.AsyncGraphDatabase.driver(
+        server.uri, auth=(server.username, server.password), **options
+    )
 
 
 @dataclass

@@ -18,11 +18,11 @@ from ._support import LOADER_SCRIPT, SEED_ENV, LoaderProcess, Seed, server_env
 
 
 @pytest.fixture
-def fault_seed() -> Seed:
+def fault_seed(request: pytest.FixtureRequest) -> Seed:
     """The test's seed: ``GRAPH_CKPT_FAULT_SEED`` if set, else a fresh one, printed."""
     raw = os.environ.get(SEED_ENV)
     value = int(raw) if raw else random.SystemRandom().randrange(2**32)
-    seed = Seed(value, random.Random(value))
+    seed = Seed(value, random.Random(value), request.node.nodeid)
     # Captured output is shown by pytest when the test fails, so the seed is never lost.
     print(f"fault test {seed}")
     return seed
@@ -30,14 +30,14 @@ def fault_seed() -> Seed:
 
 @pytest.fixture
 def spawn_loader(neo4j_server: Neo4jServer) -> Iterator[Any]:
-    """Start ``fault_loader.py`` processes; any still running at the end are killed."""
+    """Start ``fault_loader.py`` processes (``api=`` picks the API); kill those left running."""
     started: list[LoaderProcess] = []
 
-    def spawn(*args: str, server: Neo4jServer | None = None) -> LoaderProcess:
+    def spawn(*args: str, api: str = "sync", server: Neo4jServer | None = None) -> LoaderProcess:
         # Closed in the finalizer below: it must outlive this function.
         stderr_file = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         popen = subprocess.Popen(
-            [sys.executable, str(LOADER_SCRIPT), *args],
+            [sys.executable, str(LOADER_SCRIPT), "--api", api, *args],
             stdout=subprocess.PIPE,
             stderr=stderr_file,
             text=True,

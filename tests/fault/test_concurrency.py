@@ -7,24 +7,46 @@ lock waits, deadlocks. The engine must sort this out by itself (a clash on the
 ``:ProcessedItem`` key is retried and the check then skips what the other worker wrote; a
 deadlock is a transient error the driver retries): no worker may crash, and every item must
 be loaded exactly once, by exactly one worker.
+
+Each test runs once per API (``api``): ``sync`` loads through ``CheckpointManager`` and threads,
+``async`` through ``AsyncCheckpointManager``, an ``async def`` loader, the async driver, an
+async iterable input and, for ``workers=N``, tasks. The same-input test also runs ``mixed``:
+two sync and two async processes on one run.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
 import neo4j
 import pytest
 
-from graph_checkpoint import CheckpointManager, LoadInterruptedError, checkpoint_loader
+from graph_checkpoint import (
+    AsyncCheckpointManager,
+    CheckpointManager,
+    LoadInterruptedError,
+    LoadResult,
+    checkpoint_loader,
+)
 from graph_checkpoint.pytest_plugin import Neo4jServer
 
-from ._support import LOADER_NAME, Seed, exactly_once
+from ._support import APIS, LOADER_NAME, Seed, async_driver, exactly_once
 
 ITEMS = 4_000
 WORKERS = 4
+CREATE = "UNWIND $rows AS r CREATE (:FaultItem {id: r})"
+
+
+def worker_api(api: str, index: int) -> str:
+    """The API worker ``index`` loads with: ``api``, or in turn sync and async if ``mixed``."""
+    if api == "mixed":
+        return APIS[index % 2]
+    return api
 
 
 def run_workers(
-    spawn_loader, seed: Seed, run_id: str, inputs: list[str]
+    spawn_loader, seed: Seed, run_id: str, inputs: list[str], api: str
 ) -> list[tuple[int, int, int]]:
     """Start one loader per input spec at once, wait for all; return their (processed, ...)."""
     processes = []
@@ -32,7 +54,7 @@ def run_workers(
         args = ["--items", spec, "--run-id", run_id, "--batch-size", "50"]
         if index:  # worker 0 keeps the input order, the others shuffle it
             args += ["--shuffle", str(seed.rng.randrange(2**31))]
-        processes.append(spawn_loader(*args))
+        processes.append(spawn_loader(*args, api=worker_api(api, index)))
     results = []
     for index, process in enumerate(processes):
         code = process.finish(timeout=300)
@@ -52,10 +74,11 @@ def check_run(driver: neo4j.Driver, server: Neo4jServer, run_id: str, seed: Seed
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("api", [*APIS, "mixed"])
 def test_four_processes_same_input(
-    driver: neo4j.Driver, neo4j_server: Neo4jServer, spawn_loader, fault_seed: Seed
+    driver: neo4j.Driver, neo4j_server: Neo4jServer, spawn_loader, fault_seed: Seed, api: str
 ) -> None:
-    results = run_workers(spawn_loader, fault_seed, "shared", [f"0:{ITEMS}"] * WORKERS)
+    results = run_workers(spawn_loader, fault_seed, "shared", [f"0:{ITEMS}"] * WORKERS, api)
     for processed, skipped, failed in results:
         assert failed == 0 and processed + skipped == ITEMS, f"{fault_seed}: {results}"
     # Each item was loaded by exactly one worker: the others skipped it.
@@ -65,8 +88,9 @@ def test_four_processes_same_input(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("api", APIS)
 def test_four_processes_overlapping_halves(
-    driver: neo4j.Driver, neo4j_server: Neo4jServer, spawn_loader, fault_seed: Seed
+    driver: neo4j.Driver, neo4j_server: Neo4jServer, spawn_loader, fault_seed: Seed, api: str
 ) -> None:
     # Worker i loads a half of the input starting at its quarter, wrapping around: every
     # item is in the input of exactly two workers.
@@ -76,7 +100,7 @@ def test_four_processes_overlapping_halves(
         start = i * quarter
         stop = start + half
         inputs.append(f"{start}:{stop}" if stop <= ITEMS else f"{start}:{ITEMS},0:{stop - ITEMS}")
-    results = run_workers(spawn_loader, fault_seed, "halves", inputs)
+    results = run_workers(spawn_loader, fault_seed, "halves", inputs, api)
     for processed, skipped, failed in results:
         assert failed == 0 and processed + skipped == half, f"{fault_seed}: {results}"
     assert sum(r[0] for r in results) == ITEMS, f"{fault_seed}: {results}"
@@ -84,37 +108,88 @@ def test_four_processes_overlapping_halves(
     print(f"{fault_seed}: processed per worker {[r[0] for r in results]}")
 
 
+@pytest.mark.parametrize("api", APIS)
 def test_in_process_workers_interrupted_and_resumed(
     manager: CheckpointManager,
     driver: neo4j.Driver,
     neo4j_server: Neo4jServer,
     interrupt_after,
     fault_seed: Seed,
+    api: str,
 ) -> None:
-    """``checkpoint_loader(workers=4)``: threads share one run; stopped part-way, resumed."""
+    """``checkpoint_loader(workers=4)``: threads or tasks share one run; stopped, resumed."""
     items = list(range(ITEMS))
     fault_seed.rng.shuffle(items)
     items += items[: ITEMS // 10]  # duplicates across batches: found by the in-database check
+    stop_after = fault_seed.rng.randrange(5, 40)
+    # interrupt_after raises SimulatedInterrupt, a LoadInterruptedError, after that many batches.
+    interruption = interrupt_after(stop_after)
+    if api == "sync":
+        run_id, status, result = load_twice_sync(manager, interruption, items)
+    else:
+        run_id, status, result = load_twice_async(neo4j_server, interruption, items)
+    assert status == "interrupted", f"{fault_seed}: the interrupted run is {status}"
+    assert result.failed == 0 and result.seen == len(items), f"{fault_seed}: {result}"
+    assert 0 < result.processed < ITEMS, f"{fault_seed}: the interruption loaded nothing"
+    exactly_once(driver, neo4j_server.database, run_id, set(range(ITEMS)), context=str(fault_seed))
+    assert manager.get_run(run_id).status == "completed"
+    print(
+        f"{fault_seed}: interrupted after {stop_after} batches,"
+        f" the resume loaded {result.processed} and skipped {result.skipped}"
+    )
+
+
+def load_twice_sync(
+    manager: CheckpointManager, interruption, items: list[int]
+) -> tuple[str, str, LoadResult]:
+    """Load with 4 threads until interrupted, then resume: (run id, its status, resume's result).
+
+    The status is the run's after the interruption.
+    """
 
     @checkpoint_loader(name=LOADER_NAME, batch_size=40, workers=WORKERS, progress=False)
     def load(tx: neo4j.ManagedTransaction, rows: list[int]) -> None:
-        tx.run("UNWIND $rows AS r CREATE (:FaultItem {id: r})", rows=rows).consume()
+        tx.run(CREATE, rows=rows).consume()
 
-    stop_after = fault_seed.rng.randrange(5, 40)
-    # interrupt_after raises SimulatedInterrupt, a LoadInterruptedError, after that many batches.
     with (
         pytest.raises(LoadInterruptedError),
-        interrupt_after(stop_after),
+        interruption,
         manager.run(config={"tag": "workers"}) as run,
     ):
         load(run, items)
-    assert manager.get_run(run.run_id).status == "interrupted"
+    status = manager.get_run(run.run_id).status
     with manager.run(config={"tag": "workers"}) as resumed:
         assert resumed.run_id == run.run_id
         result = load(resumed, items)
-    assert result.failed == 0 and result.seen == len(items), f"{fault_seed}: {result}"
-    assert 0 < result.processed < ITEMS, f"{fault_seed}: the interruption loaded nothing"
-    exactly_once(
-        driver, neo4j_server.database, run.run_id, set(range(ITEMS)), context=str(fault_seed)
-    )
-    assert manager.get_run(run.run_id).status == "completed"
+    return run.run_id, status, result
+
+
+def load_twice_async(
+    server: Neo4jServer, interruption, items: list[int]
+) -> tuple[str, str, LoadResult]:
+    """The same as :func:`load_twice_sync` with the async API: 4 tasks, async input."""
+
+    @checkpoint_loader(name=LOADER_NAME, batch_size=40, workers=WORKERS, progress=False)
+    async def load(tx: neo4j.AsyncManagedTransaction, rows: list[int]) -> None:
+        result = await tx.run(CREATE, rows=rows)
+        await result.consume()
+
+    async def source() -> AsyncIterator[int]:
+        for index, item in enumerate(items):
+            yield item
+            if index % 64 == 0:
+                await asyncio.sleep(0)
+
+    async def main() -> tuple[str, str, LoadResult]:
+        async with async_driver(server) as driver:
+            manager = AsyncCheckpointManager(driver, server.database, heartbeat_interval=1.0)
+            with pytest.raises(LoadInterruptedError), interruption:
+                async with await manager.run(config={"tag": "workers"}) as run:
+                    await load(run, source())
+            status = (await manager.get_run(run.run_id)).status
+            async with await manager.run(config={"tag": "workers"}) as resumed:
+                assert resumed.run_id == run.run_id
+                result = await load(resumed, source())
+            return run.run_id, status, result
+
+    return asyncio.run(main())

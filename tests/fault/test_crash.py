@@ -9,8 +9,12 @@ run, or re-reading what is already loaded). Every new process resumes the run th
 ``manager.run(config=...)``. The last one runs to completion, and then the graph must hold
 every item exactly once, each with its ``:ProcessedItem``, and counters that agree.
 
+The test runs once per API (``api`` is ``sync`` or ``async``, see ``fault_loader.py --api``):
+the async variant loads through ``AsyncCheckpointManager``, an ``async def`` loader, the async
+driver and an async iterable input, is killed as many times, and must pass the same checks.
+
 Replay a failure with the seed it printed: ``GRAPH_CKPT_FAULT_SEED=<seed> scripts/test
-tests/fault/test_crash.py``.
+tests/fault/test_crash.py`` (add ``-k async`` or ``-k sync`` for one variant).
 """
 
 from __future__ import annotations
@@ -23,10 +27,10 @@ import pytest
 from graph_checkpoint import CheckpointManager
 from graph_checkpoint.pytest_plugin import Neo4jServer
 
-from ._support import LOADER_NAME, Seed, exactly_once
+from ._support import APIS, LOADER_NAME, Seed, exactly_once
 
 ITEMS = 20_000
-KILLS = 20  # at least 10, as the reliability promise requires
+KILLS = 20  # at least 10, as the reliability promise requires (per API)
 TIMED_KILLS = 5  # of KILLS, those that land at a random time after start-up
 BATCH_SIZE = 100
 
@@ -46,10 +50,11 @@ def kill_plan(seed: Seed) -> list[tuple[str, float]]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("api", APIS)
 def test_sigkill_many_times_then_resume(
-    driver: neo4j.Driver, neo4j_server: Neo4jServer, spawn_loader, fault_seed: Seed
+    driver: neo4j.Driver, neo4j_server: Neo4jServer, spawn_loader, fault_seed: Seed, api: str
 ) -> None:
-    config_tag = f"crash-{fault_seed.value}"
+    config_tag = f"crash-{api}-{fault_seed.value}"
     args = ("--items", f"0:{ITEMS}", "--batch-size", str(BATCH_SIZE), "--config-tag", config_tag)
     plan = kill_plan(fault_seed)
     killed = 0
@@ -57,7 +62,7 @@ def test_sigkill_many_times_then_resume(
     run_id = None
     reached_before = 0  # the furthest point of the input a killed process had reported
     for kind, value in plan:
-        process = spawn_loader(*args)
+        process = spawn_loader(*args, api=api)
         if kind == "progress":
             reached = process.wait_for_progress(int(value), timeout=300)
             assert reached, (
@@ -81,7 +86,7 @@ def test_sigkill_many_times_then_resume(
             opened += 1
             run_id = process.run_id
 
-    final = spawn_loader(*args)
+    final = spawn_loader(*args, api=api)
     code = final.finish(timeout=600)
     assert code == 0, f"{fault_seed}: the resumed load failed ({code})\n{final.stderr()}"
     assert final.done is not None and final.run_id is not None
@@ -106,4 +111,8 @@ def test_sigkill_many_times_then_resume(
         runs = session.run("MATCH (r:CheckpointRun) RETURN count(r) AS n").single()
     assert runs is not None and runs["n"] == 1, f"{fault_seed}: a kill left a second run"
     assert killed >= 10
-    print(f"{fault_seed}: {killed} kills, {opened} after opening the run, {counts}")
+    timed = sum(kind == "time" for kind, _ in plan)
+    print(
+        f"{api} API, {fault_seed}: {killed} kills ({killed - timed} at input positions,"
+        f" {timed} at random times), {opened} after opening the run, {counts}"
+    )

@@ -13,17 +13,22 @@ losing the server are covered:
   server recovered from its transaction log the run resumes.
 
 Either way the same exactly-once check as the crash test must hold afterwards.
+
+The SIGKILL case runs once per API (``api``): ``async`` loads and resumes through
+``AsyncCheckpointManager``, an ``async def`` loader and the async driver, with the same driver
+settings. The graceful restart, the slowest test of the suite, runs with the sync API only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,15 +37,17 @@ import neo4j
 import pytest
 
 from graph_checkpoint import (
+    AsyncCheckpointManager,
     CheckpointManager,
     ConnectionFailedError,
     LoadInterruptedError,
+    LoadResult,
     Progress,
     checkpoint_loader,
 )
 from graph_checkpoint.pytest_plugin import Neo4jServer, clear_database
 
-from ._support import LOADER_NAME, exactly_once
+from ._support import APIS, LOADER_NAME, async_driver, exactly_once
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "neo4j"
@@ -61,6 +68,7 @@ CLEAR_ERRORS = (LoadInterruptedError, ConnectionFailedError)
 # The driver's retry backoff doubles from 1s by default, so a load could sleep up to ~20s after
 # the server is back; a flat, short delay keeps the test quick without changing what it proves.
 FLAT_RETRY = {"initial_retry_delay": 0.5, "retry_delay_multiplier": 1.0}
+CREATE = "UNWIND $rows AS r CREATE (:FaultItem {id: r})"
 
 
 def script_env() -> dict[str, str]:
@@ -113,11 +121,16 @@ def own_server() -> Iterator[Neo4jServer]:
 
 @dataclass
 class BackgroundLoad:
-    """A checkpointed ``CREATE`` load running in a thread, with the error it ended with."""
+    """A checkpointed ``CREATE`` load running in a thread, with the error it ended with.
 
-    driver: neo4j.Driver
-    database: str | None
+    The load opens its own driver with ``driver_options``: a ``neo4j.Driver`` for the sync
+    API, or, for ``api="async"``, a ``neo4j.AsyncDriver`` in an event loop of the thread's own.
+    """
+
+    server: Neo4jServer
+    driver_options: dict[str, Any]
     tag: str
+    api: str = "sync"
     started: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
     run_id: str | None = None
@@ -130,27 +143,54 @@ class BackgroundLoad:
             if progress.seen >= progress_mark:
                 self.started.set()
 
-        @checkpoint_loader(
-            name=LOADER_NAME, batch_size=BATCH_SIZE, on_progress=report, progress=False
-        )
-        def load(tx: neo4j.ManagedTransaction, rows: list[int]) -> None:
-            tx.run("UNWIND $rows AS r CREATE (:FaultItem {id: r})", rows=rows).consume()
-            time.sleep(0.02)  # keep the load going long enough to be caught by the restart
-
         def body() -> None:
             try:
-                manager = CheckpointManager(self.driver, self.database)
-                with manager.run(config={"tag": self.tag}) as run:
-                    self.run_id = run.run_id
-                    result = load(run, range(ITEMS))
-                    self.processed, self.skipped = result.processed, result.skipped
+                if self.api == "async":
+                    result = asyncio.run(self._load_async(report))
+                else:
+                    result = self._load_sync(report)
+                self.processed, self.skipped = result.processed, result.skipped
             except BaseException as exc:  # the test inspects it; a thread must not leak it
                 self.error = exc
             finally:
                 self.started.set()
 
-        self.thread = threading.Thread(target=body, name="restart-test-load")
+        self.thread = threading.Thread(target=body, name=f"restart-test-load-{self.api}")
         self.thread.start()
+
+    def _load_sync(self, report: Any) -> LoadResult:
+        @checkpoint_loader(
+            name=LOADER_NAME, batch_size=BATCH_SIZE, on_progress=report, progress=False
+        )
+        def load(tx: neo4j.ManagedTransaction, rows: list[int]) -> None:
+            tx.run(CREATE, rows=rows).consume()
+            time.sleep(0.02)  # keep the load going long enough to be caught by the restart
+
+        auth = (self.server.username, self.server.password)
+        with neo4j.GraphDatabase.driver(self.server.uri, auth=auth, **self.driver_options) as d:
+            manager = CheckpointManager(d, self.server.database)
+            with manager.run(config={"tag": self.tag}) as run:
+                self.run_id = run.run_id
+                return load(run, range(ITEMS))
+
+    async def _load_async(self, report: Any) -> LoadResult:
+        @checkpoint_loader(
+            name=LOADER_NAME, batch_size=BATCH_SIZE, on_progress=report, progress=False
+        )
+        async def load(tx: neo4j.AsyncManagedTransaction, rows: list[int]) -> None:
+            result = await tx.run(CREATE, rows=rows)
+            await result.consume()
+            await asyncio.sleep(0.02)  # as in the sync load
+
+        async def source() -> AsyncIterator[int]:
+            for item in range(ITEMS):
+                yield item
+
+        async with async_driver(self.server, **self.driver_options) as driver:
+            manager = AsyncCheckpointManager(driver, self.server.database)
+            async with await manager.run(config={"tag": self.tag}) as run:
+                self.run_id = run.run_id
+                return await load(run, source())
 
     def join(self, timeout: float) -> None:
         assert self.thread is not None
@@ -161,52 +201,73 @@ class BackgroundLoad:
 def resume_and_check(server: Neo4jServer, tag: str, first: BackgroundLoad) -> dict[str, Any]:
     """Resume the run if the first load stopped, then check exactly-once and the run's status.
 
-    A load that completed is not run again (that would start a new run); its run is checked
-    as it is.
+    The resume uses the first load's API. A load that completed is not run again (that would
+    start a new run); its run is checked as it is.
     """
+    run_id = first.run_id
+    resumed = 0
+    if first.error is not None:
+        resume = resume_async if first.api == "async" else resume_sync
+        opened, result = resume(server, tag)
+        assert run_id is None or opened == run_id, "resume opened a new run"
+        assert result.processed + result.skipped == ITEMS and result.failed == 0, result
+        run_id, resumed = opened, result.processed
+    assert run_id is not None
     with server.driver() as driver:
         manager = CheckpointManager(driver, server.database)
-        run_id = first.run_id
-        resumed = 0
-        if first.error is not None:
-
-            @checkpoint_loader(name=LOADER_NAME, batch_size=500, progress=False)
-            def load(tx: neo4j.ManagedTransaction, rows: list[int]) -> None:
-                tx.run("UNWIND $rows AS r CREATE (:FaultItem {id: r})", rows=rows).consume()
-
-            with manager.run(config={"tag": tag}) as run:
-                assert run_id is None or run.run_id == run_id, "resume opened a new run"
-                result = load(run, range(ITEMS))
-            assert result.processed + result.skipped == ITEMS and result.failed == 0
-            run_id, resumed = run.run_id, result.processed
-        assert run_id is not None
         counts = exactly_once(driver, server.database, run_id, set(range(ITEMS)))
         info = manager.get_run(run_id)
         assert info.status == "completed", info
         (progress,) = manager.progress(run_id)
         assert progress.processed == ITEMS and progress.status == "completed", progress
-        return {"processed_by_resume": resumed, **counts}
+    return {"processed_by_resume": resumed, **counts}
+
+
+def resume_sync(server: Neo4jServer, tag: str) -> tuple[str, LoadResult]:
+    """Open the run of ``tag`` again and load the rest: (its run id, the load's result)."""
+
+    @checkpoint_loader(name=LOADER_NAME, batch_size=500, progress=False)
+    def load(tx: neo4j.ManagedTransaction, rows: list[int]) -> None:
+        tx.run(CREATE, rows=rows).consume()
+
+    with server.driver() as driver:
+        manager = CheckpointManager(driver, server.database)
+        with manager.run(config={"tag": tag}) as run:
+            return run.run_id, load(run, range(ITEMS))
+
+
+def resume_async(server: Neo4jServer, tag: str) -> tuple[str, LoadResult]:
+    """:func:`resume_sync` with the async API."""
+
+    @checkpoint_loader(name=LOADER_NAME, batch_size=500, progress=False)
+    async def load(tx: neo4j.AsyncManagedTransaction, rows: list[int]) -> None:
+        result = await tx.run(CREATE, rows=rows)
+        await result.consume()
+
+    async def main() -> tuple[str, LoadResult]:
+        async with async_driver(server) as driver:
+            manager = AsyncCheckpointManager(driver, server.database)
+            async with await manager.run(config={"tag": tag}) as run:
+                return run.run_id, await load(run, range(ITEMS))
+
+    return asyncio.run(main())
 
 
 @pytest.mark.slow
 def test_graceful_restart_under_load(own_server: Neo4jServer) -> None:
     tag = "graceful-restart"
-    # Long retries: the driver's own retry loop should carry the load across the restart.
-    with neo4j.GraphDatabase.driver(
-        own_server.uri,
-        auth=(own_server.username, own_server.password),
-        max_transaction_retry_time=180.0,
-        **FLAT_RETRY,
-    ) as driver:
+    with own_server.driver() as driver:
         clear_database(driver, own_server.database)
-        load = BackgroundLoad(driver, own_server.database, tag)
-        load.start(progress_mark=ITEMS // 8)
-        assert load.started.wait(120), "the load never got going"
-        assert load.error is None, f"the load failed before the restart: {load.error!r}"
-        began = time.monotonic()
-        server_script("restart")
-        print(f"server restarted in {time.monotonic() - began:.1f}s")
-        load.join(timeout=300)
+    # Long retries: the driver's own retry loop should carry the load across the restart.
+    options = {"max_transaction_retry_time": 180.0, **FLAT_RETRY}
+    load = BackgroundLoad(own_server, options, tag)
+    load.start(progress_mark=ITEMS // 8)
+    assert load.started.wait(120), "the load never got going"
+    assert load.error is None, f"the load failed before the restart: {load.error!r}"
+    began = time.monotonic()
+    server_script("restart")
+    print(f"server restarted in {time.monotonic() - began:.1f}s")
+    load.join(timeout=300)
     if load.error is None:
         # A batch whose commit outcome was lost with the server is retried by the driver and
         # then finds its own items recorded: they count as skipped, never as loaded twice.
@@ -220,25 +281,21 @@ def test_graceful_restart_under_load(own_server: Neo4jServer) -> None:
 
 
 @pytest.mark.slow
-def test_server_killed_under_load(own_server: Neo4jServer) -> None:
-    tag = "server-killed"
-    # Short retries: the load must give up quickly with a clear error, not hang.
-    with neo4j.GraphDatabase.driver(
-        own_server.uri,
-        auth=(own_server.username, own_server.password),
-        max_transaction_retry_time=2.0,
-        connection_timeout=5.0,
-        **FLAT_RETRY,
-    ) as driver:
+@pytest.mark.parametrize("api", APIS)
+def test_server_killed_under_load(own_server: Neo4jServer, api: str) -> None:
+    tag = f"server-killed-{api}"
+    with own_server.driver() as driver:
         clear_database(driver, own_server.database)
-        load = BackgroundLoad(driver, own_server.database, tag)
-        load.start(progress_mark=ITEMS // 4)
-        assert load.started.wait(120), "the load never got going"
-        assert load.error is None, f"the load failed before the kill: {load.error!r}"
-        os.kill(server_pid(), signal.SIGKILL)
-        killed_at = time.monotonic()
-        load.join(timeout=120)
-        gave_up_after = time.monotonic() - killed_at
+    # Short retries: the load must give up quickly with a clear error, not hang.
+    options = {"max_transaction_retry_time": 2.0, "connection_timeout": 5.0, **FLAT_RETRY}
+    load = BackgroundLoad(own_server, options, tag, api)
+    load.start(progress_mark=ITEMS // 4)
+    assert load.started.wait(120), "the load never got going"
+    assert load.error is None, f"the load failed before the kill: {load.error!r}"
+    os.kill(server_pid(), signal.SIGKILL)
+    killed_at = time.monotonic()
+    load.join(timeout=120)
+    gave_up_after = time.monotonic() - killed_at
     try:
         assert isinstance(load.error, CLEAR_ERRORS), f"expected a clear error, got {load.error!r}"
         message = str(load.error)
@@ -252,5 +309,8 @@ def test_server_killed_under_load(own_server: Neo4jServer) -> None:
     # The run could not be marked interrupted while the server was gone: it is left running
     # (and reported stale once its heartbeat is old); either status is resumable.
     assert info.status in ("running", "interrupted"), info
-    print(f"gave up after {gave_up_after:.1f}s with {type(load.error).__name__}; run {info.status}")
+    print(
+        f"{api} API gave up after {gave_up_after:.1f}s with {type(load.error).__name__};"
+        f" run {info.status}"
+    )
     print(resume_and_check(own_server, tag, load))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import neo4j.exceptions as neo4j_errors
 from neo4j.exceptions import Neo4jError
 
 from graph_checkpoint import _ops
@@ -317,10 +318,24 @@ class FakeGraph:
         handler = getattr(self, f"_q_{step.name}", None)
         if handler is None:
             raise AssertionError(f"FakeGraph does not answer {step.name!r}")
-        taken = step.name == "create_run" and step.params["run_id"] in self.runs
-        if isinstance(step, _ops.Write) and step.conflict_ok and taken:
-            return None  # the executor turns the uniqueness clash into None
-        return handler(**step.params)
+        try:
+            return handler(**step.params)
+        except neo4j_errors.ConstraintError:
+            if isinstance(step, _ops.Write) and step.conflict_ok:
+                return None  # the executor turns the uniqueness clash into None
+            raise
+
+    def _holder(self, open_key: str | None) -> dict[str, Any] | None:
+        if open_key is None:
+            return None
+        return next((n for n in self.runs.values() if n.get("open_key") == open_key), None)
+
+    def _failed_total(self, run_id: str, loader: str | None = None) -> int:
+        return sum(
+            shard.failed
+            for (run, name, _), shard in self.counters.items()
+            if run == run_id and (loader is None or name == loader)
+        )
 
     def _run_row(self, node: dict[str, Any]) -> dict[str, Any]:
         # r {.*} leaves out null properties.
@@ -332,16 +347,30 @@ class FakeGraph:
         return [{**self._run_row(self.runs[run_id]), "now": self.now()}]
 
     def _q_create_run(
-        self, run_id: str, description: str | None, config: str | None, host: str, pid: int
+        self,
+        run_id: str,
+        description: str | None,
+        config: str | None,
+        open_key: str | None,
+        take_key: bool,
+        host: str,
+        pid: int,
     ) -> list[dict[str, Any]]:
-        if run_id in self.runs:
+        holder = self._holder(open_key)
+        if run_id in self.runs or (holder is not None and not take_key):
+            prop, value = ("run_id", run_id) if run_id in self.runs else ("open_key", open_key)
             raise neo4j_error(
                 "Neo.ClientError.Schema.ConstraintValidationFailed",
                 f"Node(1) already exists with label `CheckpointRun` and property"
-                f" `run_id` = '{run_id}'",
+                f" `{prop}` = '{value}'",
             )
+        if holder is not None:
+            holder["open_key"] = None
         now = self.now()
         self.runs[run_id] = {
+            "open_key": open_key,
+            "resumed_at": now,
+            "active_seconds": 0.0,
             "run_id": run_id,
             "status": "running",
             "description": description,
@@ -354,20 +383,55 @@ class FakeGraph:
         }
         return [self._run_row(self.runs[run_id])]
 
-    def _q_find_incomplete_run(self, config: str | None) -> list[dict[str, Any]]:
+    def _incomplete(self) -> list[dict[str, Any]]:
         candidates = [
             node
             for node in self.runs.values()
             if node["status"] in ("running", "interrupted", "failed")
-            and (config is None or node["config"] == config)
         ]
-        candidates.sort(key=lambda node: node["started_at"], reverse=True)
-        return [self._run_row(node) for node in candidates[:1]]
+        return sorted(candidates, key=lambda node: node["started_at"], reverse=True)
 
-    def _q_resume_run(self, run_id: str, host: str, pid: int) -> list[dict[str, Any]]:
+    def _q_find_incomplete_run(self, open_key: str, config: str | None) -> list[dict[str, Any]]:
+        found = self._holder(open_key)
+        if found is None:
+            # Runs recorded before open keys existed: the newest with exactly this config.
+            legacy = [
+                n for n in self._incomplete() if n.get("open_key") is None and n["config"] == config
+            ]
+            found = legacy[0] if legacy else None
+        others = [
+            {"run_id": n["run_id"], "config": n["config"]}
+            for n in self._incomplete()
+            if n["config"] != config
+        ][:5]
+        return [{"run": None if found is None else self._run_row(found)["run"], "others": others}]
+
+    def _q_latest_incomplete_run(self) -> list[dict[str, Any]]:
+        return [self._run_row(node) for node in self._incomplete()[:1]]
+
+    def _q_resume_run(
+        self,
+        run_id: str,
+        host: str,
+        pid: int,
+        stale_seconds: int,
+        adopt_key: str | None,
+        config: str | None,
+        config_key: str | None,
+    ) -> list[dict[str, Any]]:
         node = self.runs.get(run_id)
         if node is None or node["status"] == "deleting":
             return []
+        key = node.get("open_key")
+        key = config_key if config is not None and key is not None else key or adopt_key
+        holder = self._holder(key)
+        if holder is not None and holder is not node:
+            raise neo4j_error(
+                "Neo.ClientError.Schema.ConstraintValidationFailed",
+                "Node(1) already exists with label `CheckpointRun` and property"
+                f" `open_key` = '{key}'",
+            )
+        node.update(open_key=key, config=config if config is not None else node["config"])
         node.update(
             status="running",
             updated_at=self.now(),
@@ -384,6 +448,10 @@ class FakeGraph:
         if node is None:
             return []
         now = self.now()
+        if status == "completed" and self._failed_total(run_id) > 0:
+            status = "completed_with_failures"
+        if status.startswith("completed"):
+            node["open_key"] = None
         node.update(status=status, error=error, updated_at=now, finished_at=now)
         for (run, _), loader in self.loaders.items():
             if run == run_id and loader["status"] == "running":
@@ -400,6 +468,8 @@ class FakeGraph:
 
     def _q_finish_loader(self, run_id: str, loader: str, status: str) -> list[dict[str, Any]]:
         node = self.loaders.get((run_id, loader))
+        if status == "completed" and self._failed_total(run_id, loader) > 0:
+            status = "completed_with_failures"
         if node is not None:
             node.update(status=status, finished_at=self.now())
         return []

@@ -49,7 +49,11 @@ def invoke(*args: str) -> tuple[int, str]:
 @pytest.mark.parametrize(
     ("args", "exit_code", "expected"),
     [
-        (["failures"], 2, "give the run id: --run-id ID (or as an argument)"),
+        (["failures"], 2, "give a run id (failures RUN_ID or --run-id ID) or --latest"),
+        (["failures", "--loader", "people"], 2, "give a run id (failures RUN_ID or --run-id"),
+        (["failures", "run_1", "--latest"], 2, "give a run id or --latest, not both"),
+        (["failures", "--run-id", "run_1", "--latest"], 2, "give a run id or --latest, not both"),
+        (["failures", "--latest", "--json", "--jsonl"], 2, "--json and --jsonl cannot be combined"),
         (["delete", "--yes"], 2, "give the run id: --run-id ID (or as an argument)"),
         (["show"], 2, "give a run id (show RUN_ID or --run-id ID) or --latest"),
         (["show", "run_1", "--latest"], 2, "give a run id or --latest, not both"),
@@ -64,6 +68,9 @@ def invoke(*args: str) -> tuple[int, str]:
         (["cleanup", "--older-than", "3x"], 2, "'3x' is not a duration"),
         (["cleanup", "--older-than", "30 days"], 2, "'30 days' is not a duration"),
         (["cleanup", "--keep", "-1"], 2, "Invalid value for '--keep'"),
+        (["cleanup", "--include-resumable"], 2, "give --keep N, --older-than DURATION, or both"),
+        (["cleanup", "--help"], 0, "--include-resumable Also delete incomplete runs that"),
+        (["failures", "--help"], 0, "--loader NAME Only the failed items of this loader."),
         (["list", "--limit", "0"], 2, "Invalid value for '--limit'"),
         (["list", "--status", "sleeping"], 2, "Invalid value for '--status'"),
         (
@@ -100,7 +107,10 @@ def test_status_choices_are_every_run_status() -> None:
     assert sorted(STATUS_CHOICES) == sorted(RunStatus)
     code, output = invoke("list", "--help")
     assert code == 0, output
-    assert "--status [running|completed|failed|interrupted|stale|deleting]" in output
+    assert (
+        "--status [running|completed|completed_with_failures|failed|interrupted|stale|deleting]"
+        in output
+    )
 
 
 def test_loader_json_has_the_keys_of_as_dict() -> None:

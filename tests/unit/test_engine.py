@@ -10,10 +10,12 @@ from collections.abc import Iterator
 import neo4j.exceptions as neo4j_errors
 import pytest
 
+from graph_checkpoint import FailureBudget, FailureBudgetExceededError
 from graph_checkpoint._engine import (
     CallLoader,
     Commit,
     Fail,
+    FailureTracker,
     LoaderOptions,
     Tally,
     TxOutcome,
@@ -377,7 +379,7 @@ def test_a_violation_of_the_users_own_constraint_is_the_items_fault():
     )
     tally = isolate(graph, range(8))
     assert tally == Tally(processed=7, failed=1, failed_ids=[3])
-    assert graph.record(3).error_type == "ConstraintError"
+    assert graph.record(3).error_type == "Neo.ClientError.Schema.ConstraintValidationFailed"
 
 
 def test_a_user_constraint_violation_quoting_processeditem_fails_only_that_item():
@@ -476,7 +478,6 @@ def test_a_transient_error_during_bisection_keeps_what_was_committed():
 
 
 FATAL = [
-    neo4j_error("Neo.ClientError.Statement.SyntaxError", "Invalid input 'MERGR'"),
     neo4j_error("Neo.ClientError.Statement.ParameterMissing", "Expected parameter(s): x"),
     neo4j_error("Neo.ClientError.Security.Unauthorized", "bad credentials"),
     neo4j_error("Neo.ClientError.Security.Forbidden", "no write access"),
@@ -555,6 +556,8 @@ def test_is_interruption(error, expected):  # type: ignore[no-untyped-def]
         (neo4j_error("Neo.ClientError.Request.Invalid"), True),
         (InvalidItemError("bad id"), True),
         (neo4j_error("Neo.ClientError.Statement.TypeError", "bad property type"), False),
+        # Neo4j reports one row's parameter of the wrong type as a SyntaxError.
+        (neo4j_error("Neo.ClientError.Statement.SyntaxError", "Type mismatch"), False),
         (neo4j_error("Neo.ClientError.Statement.ArithmeticError", "/ by zero"), False),
         (neo4j_error("Neo.DatabaseError.General.UnknownError"), False),
         (collision("Person"), False),
@@ -658,3 +661,67 @@ def test_tallies_add_up_and_keep_at_most_1000_failed_ids():
 def test_loader_options_refuse_nonsense(bad):  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=next(iter(bad))):
         LoaderOptions(name=LOADER, **bad)
+
+
+def test_a_row_whose_parameter_has_the_wrong_type_fails_alone():
+    # Neo4j answers a map where toInteger() wants a number with a SyntaxError ("Type mismatch
+    # for parameter"): the row is isolated and recorded, the load goes on.
+    graph = FakeGraph()
+    graph.bad_items[6] = neo4j_error(
+        "Neo.ClientError.Statement.SyntaxError", "Type mismatch for parameter 'age'"
+    )
+    tally = isolate(graph, range(16))
+    assert tally == Tally(processed=15, failed=1, failed_ids=[6])
+    assert graph.record(6).error_type == "Neo.ClientError.Statement.SyntaxError"
+    assert graph.record(6).error == "Type mismatch for parameter 'age'"
+
+
+def test_the_failure_budget_stops_a_loader_that_fails_for_every_item():
+    graph = FakeGraph()
+    broken = neo4j_error("Neo.ClientError.Statement.SyntaxError", "Invalid input 'MERGR'")
+    for item_id in range(1000):
+        graph.bad_items[item_id] = broken
+    tracker = FailureTracker(FailureBudget(first=20))
+    with pytest.raises(FailureBudgetExceededError, match="first 20 items tried all failed") as info:
+        drive(
+            split_until_isolated(entries(range(1000)), tracker), graph.batch_performer(make_scope())
+        )
+    assert "Invalid input 'MERGR'" in str(info.value)
+    assert graph.count(Fail) == 20  # it stopped there, not after the whole batch
+
+
+def test_the_failure_budget_ignores_failures_once_items_loaded():
+    graph = FakeGraph()
+    for item_id in range(50, 80):
+        graph.bad_items[item_id] = ValueError("bad row")
+    tracker = FailureTracker(FailureBudget(first=10))
+    tally = drive(
+        split_until_isolated(entries(range(100)), tracker), graph.batch_performer(make_scope())
+    )
+    assert (tally.processed, tally.failed) == (70, 30)
+
+
+def test_the_failure_budget_rate():
+    tracker = FailureTracker(FailureBudget(first=10, max_rate=0.5))
+    tracker.succeeded(5)
+    for _ in range(5):
+        tracker.failed_item(ValueError("x"))  # 5 of 10: not over half
+    with pytest.raises(
+        FailureBudgetExceededError, match=r"6 of 11 items tried failed \(over 50%\)"
+    ):
+        tracker.failed_item(ValueError("x"))
+
+
+def test_no_failure_budget_tolerates_any_number():
+    tracker = FailureTracker(None)
+    for _ in range(1000):
+        tracker.failed_item(ValueError("x"))
+    assert tracker.failed == 1000
+
+
+@pytest.mark.parametrize(
+    "budget", [{"first": 0}, {"first": True}, {"max_rate": 1.0}, {"max_rate": 0}]
+)
+def test_a_failure_budget_is_checked(budget):  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError):
+        FailureBudget(**budget)

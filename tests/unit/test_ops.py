@@ -248,17 +248,27 @@ def test_resume_with_other_config_keys_names_them(graph, stored, given, missing,
     assert graph.runs[RUN]["status"] == "interrupted"  # not resumed
 
 
-def test_resume_compares_config_keys_not_values(graph):  # type: ignore[no-untyped-def]
-    graph.add_run(RUN, status="interrupted", config={"file": "a.csv"})
-    assert run(graph, resume_run(RUN, {"file": "b.csv"}, False)).status is RunStatus.RUNNING
+def test_resume_compares_config_values_too(graph):  # type: ignore[no-untyped-def]
+    graph.add_run(RUN, status="interrupted", config={"file": "a.csv", "batch": 10})
+    with pytest.raises(ConfigMismatchError, match="changed file") as info:
+        run(graph, resume_run(RUN, {"file": "b.csv", "batch": 10}, False))
+    assert (info.value.missing, info.value.unexpected, info.value.changed) == ([], [], ["file"])
+    assert graph.runs[RUN]["status"] == "interrupted"
 
 
-@pytest.mark.parametrize(("config", "force"), [({"other": 1}, True), (None, False)])
-def test_resume_skips_the_config_check_when_forced_or_no_config_given(graph, config, force):  # type: ignore[no-untyped-def]
+def test_a_forced_resume_stores_the_new_config(graph):  # type: ignore[no-untyped-def]
     graph.add_run(RUN, status="failed", config={"a": 1})
-    info = run(graph, resume_run(RUN, config, force))
+    info = run(graph, resume_run(RUN, {"other": 1}, True))
     assert info.status is RunStatus.RUNNING
-    assert info.config == {"a": 1}  # the stored config is kept
+    assert info.config == {"other": 1}
+    assert graph.run_config(RUN) == {"other": 1}
+
+
+def test_resume_without_a_config_keeps_the_stored_one(graph):  # type: ignore[no-untyped-def]
+    graph.add_run(RUN, status="failed", config={"a": 1})
+    info = run(graph, resume_run(RUN, None, False))
+    assert info.status is RunStatus.RUNNING
+    assert info.config == {"a": 1}
 
 
 def test_a_run_being_deleted_is_not_resumed(graph):  # type: ignore[no-untyped-def]

@@ -1,0 +1,1 @@
+"""The seed project's loaders ported to graph_checkpoint.compat, with a fake TK API."""
