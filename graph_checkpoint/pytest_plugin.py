@@ -49,6 +49,7 @@ __all__ = [
     "Neo4jServer",
     "SimulatedInterrupt",
     "clear_database",
+    "container_image",
     "open_server",
     "select_source",
     "server_from_env",
@@ -84,6 +85,17 @@ class Neo4jServer:
     def driver(self) -> neo4j.Driver:
         """A new driver for this server."""
         return neo4j.GraphDatabase.driver(self.uri, auth=(self.username, self.password))
+
+
+def container_image(env: Mapping[str, str]) -> str:
+    """The image of the Neo4j container: ``GRAPH_CKPT_NEO4J_IMAGE`` if set, else the Community
+    image of ``GRAPH_CKPT_NEO4J_VERSION`` (the version ``scripts/neo4j`` runs, such as
+    ``neo4j:2025.12.1-community``), else :data:`CONTAINER_IMAGE`."""
+    image = env.get("GRAPH_CKPT_NEO4J_IMAGE", "").strip()
+    if image:
+        return image
+    version = env.get("GRAPH_CKPT_NEO4J_VERSION", "").strip()
+    return f"neo4j:{version}-community" if version else CONTAINER_IMAGE
 
 
 def _neo4j_container_class() -> Any:
@@ -138,7 +150,7 @@ def server_from_env(env: Mapping[str, str]) -> Neo4jServer:
 
 NO_SERVER_REASON = (
     "no Neo4j for graph-checkpoint's fixtures: set NEO4J_URI (with NEO4J_USERNAME,"
-    " NEO4J_PASSWORD, NEO4J_DATABASE) to a Neo4j 5 server, or start Docker and install"
+    " NEO4J_PASSWORD, NEO4J_DATABASE) to a Neo4j 5.26 or 2025.x server, or start Docker and install"
     " testcontainers (pip install 'graph-checkpoint[test]') so a Neo4j container can run"
 )
 
@@ -161,14 +173,16 @@ def open_server(
     if source == "env":
         yield server_from_env(env)
     elif source == "docker":
+        image = container_image(env)
         try:
-            container = _neo4j_container_class()(CONTAINER_IMAGE, password=_CONTAINER_PASSWORD)
+            container = _neo4j_container_class()(image, password=_CONTAINER_PASSWORD)
             container.start()
         except Exception as exc:
             raise ContainerUnavailableError(
-                f"Docker answers but the Neo4j container ({CONTAINER_IMAGE}) did not start"
+                f"Docker answers but the Neo4j container ({image}) did not start"
                 f" ({_first_line(exc)}): set NEO4J_URI (with NEO4J_USERNAME, NEO4J_PASSWORD)"
-                " to a Neo4j 5 server, or make the image available to Docker"
+                " to a Neo4j 5.26 or 2025.x server, or make the image available to Docker"
+                " (GRAPH_CKPT_NEO4J_IMAGE names another one)"
             ) from exc
         try:
             yield Neo4jServer(

@@ -24,6 +24,7 @@ from graph_checkpoint.pytest_plugin import (
     Interruption,
     Neo4jServer,
     SimulatedInterrupt,
+    container_image,
     open_server,
     select_source,
     server_from_env,
@@ -99,6 +100,12 @@ def test_a_docker_that_cannot_start_the_container_gives_a_one_line_reason(monkey
     assert "\n" not in reason
     assert "pull access denied" in reason
     assert "NEO4J_URI" in reason
+
+
+def test_the_container_image_follows_the_server_version_setting() -> None:
+    assert container_image({}) == "neo4j:5.26-community"
+    assert container_image({"GRAPH_CKPT_NEO4J_VERSION": "2025.12.1"}) == "neo4j:2025.12.1-community"
+    assert container_image({"GRAPH_CKPT_NEO4J_IMAGE": "local/neo4j:dev"}) == "local/neo4j:dev"
 
 
 def test_skip_reason_says_how_to_provide_a_server() -> None:

@@ -22,6 +22,7 @@ settings. The graceful restart, the slowest test of the suite, runs with the syn
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import signal
 import socket
@@ -31,6 +32,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import neo4j
@@ -51,6 +53,19 @@ from ._support import APIS, LOADER_NAME, async_driver, exactly_once
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "neo4j"
+
+
+def _load_neo4j_script() -> ModuleType:
+    """scripts/neo4j_server.py, whose checks of "is this pid our server?" the test reuses."""
+    path = ROOT / "scripts" / "neo4j_server.py"
+    spec = importlib.util.spec_from_file_location("graph_ckpt_neo4j_server", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+NEO4J_SCRIPT = _load_neo4j_script()
 
 
 def _free_port() -> str:
@@ -93,12 +108,11 @@ def server_script(command: str) -> None:
 
 def server_pid() -> int:
     """The pid of this module's server, checked the way ``scripts/neo4j`` checks it."""
-    home = Path(os.environ.get("GRAPH_CKPT_NEO4J_HOME", str(ROOT / ".neo4j")))
-    instance = home / f"instance-{PORT}"
+    instance = NEO4J_SCRIPT.instance_dir(script_env())  # its folder depends on the version
     pid = int((instance / "neo4j.pid").read_text().strip())
-    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    # Never signal a recycled pid: it must be the java of this very instance.
-    assert "CommunityEntryPoint" in cmdline and f"--home-dir={instance}" in cmdline
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    # Never signal a recycled pid: it must be the java of this very instance, of either line.
+    assert NEO4J_SCRIPT.is_neo4j_server(cmdline, instance)
     return pid
 
 
