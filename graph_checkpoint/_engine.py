@@ -34,6 +34,7 @@ import neo4j.exceptions as neo4j_errors
 
 from . import _cypher
 from ._items import ItemId
+from ._ops import error_text
 from ._reporter import Reporter
 from .budget import DEFAULT_FAILURE_BUDGET, FailureBudget
 from .errors import FailureBudgetExceededError, GraphCheckpointError, LoadInterruptedError
@@ -334,9 +335,10 @@ class FailureTracker:
                 reason = f"{self.failed} of {tried} items tried failed (over {budget.max_rate:.0%})"
             else:
                 return
-        kind, message = type(error).__name__, str(error).strip().splitlines()[0:1]
+        kind, message = error_text(error)
+        first_line = message.strip().split("\n", 1)[0][:500]
         raise FailureBudgetExceededError(
-            f"{reason}, last with {kind}: {''.join(message)[:500]}. The loader or its query is"
+            f"{reason}, last with {kind}: {first_line}. The loader or its query is"
             " likely broken: fix it and resume the run (failed items are retried), or raise"
             " the limit with checkpoint_loader(failure_budget=...)"
         ) from error

@@ -328,7 +328,8 @@ def open_run(
         found = records[0]["run"] if records else None
         if found is not None:
             return (yield from resume_run(found["run_id"], config, force, adopt_key=key))
-        _report_other_configs(config, records[0]["others"] if records else [])
+        if attempt == 1:  # once: a retry after a clash would only repeat it
+            _report_other_configs(config, records[0]["others"] if records else [])
         candidate = base if attempt == 1 else f"{base}_{attempt}"
         created = yield from _create(description, payload, candidate, key, take_key=False)
         if created is not None:
