@@ -17,6 +17,11 @@ FOR (r:CheckpointRun) REQUIRE r.open_key IS UNIQUE;
 CREATE CONSTRAINT processed_item_key IF NOT EXISTS
 FOR (p:ProcessedItem) REQUIRE (p.run_id, p.loader, p.item_id) IS UNIQUE;
 
+// Chunks of string ids packed into one record (a sorted list per node): the chunk that may
+// hold an id is the one with the greatest first id at or below it, found by this index.
+CREATE INDEX processed_chunk_key IF NOT EXISTS
+FOR (c:ProcessedChunk) ON (c.run_id, c.loader, c.item_id);
+
 // Per-loader status and total, one node per (run, loader).
 CREATE CONSTRAINT checkpoint_loader_key IF NOT EXISTS
 FOR (l:CheckpointLoader) REQUIRE (l.run_id, l.loader) IS UNIQUE;

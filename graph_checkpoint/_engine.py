@@ -21,6 +21,7 @@ The logic is written as generators that yield the I/O they need (:class:`TxQuery
 
 from __future__ import annotations
 
+import bisect
 import inspect
 import logging
 import random
@@ -37,7 +38,12 @@ from ._items import ItemId
 from ._ops import error_text
 from ._reporter import Reporter
 from .budget import DEFAULT_FAILURE_BUDGET, FailureBudget
-from .errors import FailureBudgetExceededError, GraphCheckpointError, LoadInterruptedError
+from .errors import (
+    FailureBudgetExceededError,
+    GraphCheckpointError,
+    LoadInterruptedError,
+    RunStateError,
+)
 from .model import LoadResult, RunStatus
 
 Entry = tuple[ItemId, Any]
@@ -67,6 +73,7 @@ class LoaderOptions:
     on_progress: Callable[[Any], None] | None = None
     transaction_timeout: float | None = None
     failure_budget: FailureBudget | None = DEFAULT_FAILURE_BUDGET
+    compact: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
@@ -140,72 +147,169 @@ class CallLoader:
 
 @dataclass
 class TxOutcome:
-    """What a committed batch transaction did; ``skipped_flushed`` were written to counters."""
+    """What a committed batch transaction did; ``skipped_flushed`` were written to counters.
+
+    ``checked``: the batch was looked up first; ``recorded``: what the lookup found.
+    """
 
     tally: Tally
     skipped_flushed: int = 0
+    checked: bool = False
+    recorded: Recorded | None = None
+
+
+class RecordConflict(Exception):
+    """The commit found ids of the batch recorded by another transaction: roll it back."""
 
 
 # A batch of int ids spanning at most this many times its size is checked with one range
-# seek (``check_items``): the range then holds at most that many recorded items to read.
+# seek (``check_items``): the range then holds at most that many records to read. Str ids
+# are checked by range too, unless the range holds that many records (ids scattered).
 _RANGE_CHECK_SPAN = 4
 
 
 def check_params(scope: Scope, ids: list[ItemId]) -> dict[str, Any]:
-    """Parameters of ``check_items``: a range for dense int ids, else the ids themselves.
+    """Parameters of ``check_items``: the batch's interval, and its ids where needed.
 
-    A fresh batch checked by range costs the server one index seek instead of one per id,
-    which is most of what the check costs; the answer is the same either way.
+    A batch of ids in input order is checked with a range seek over its interval, instead
+    of one seek per id, which is most of what the check costs; the answer is the same.
     """
     params: dict[str, Any] = {"run_id": scope.run_id, "loader": scope.loader}
+    if not ids:
+        return {**params, "ids": [], "lo": None, "hi": None, "cap": 0}
+    cap = _RANGE_CHECK_SPAN * len(ids) + 1
     # type() and not isinstance(): bool is an int subclass (ids never are bools, but be safe).
-    if ids and all(type(item_id) is int for item_id in ids):
+    if all(type(item_id) is int for item_id in ids):
         low, high = min(ids), max(ids)
         if high - low < _RANGE_CHECK_SPAN * len(ids):  # type: ignore[operator]
-            return {**params, "ids": [], "lo": low, "hi": high}
-    return {**params, "ids": ids, "lo": None, "hi": None}
+            # Every record in the range is read (at most cap - 1): no id needs its own seek.
+            return {**params, "ids": [], "lo": low, "hi": high, "cap": cap}
+        return {**params, "ids": ids, "lo": None, "hi": None, "cap": 0}
+    if all(type(item_id) is str for item_id in ids):
+        return {**params, "ids": ids, "lo": min(ids), "hi": max(ids), "cap": cap}
+    return {**params, "ids": ids, "lo": None, "hi": None, "cap": 0}
 
 
-def processed_ids(rows: list[dict[str, Any]]) -> set[ItemId] | None:
-    """The processed ids in ``check_items``' answer; None when every id asked about is.
+@dataclass
+class Recorded:
+    """What ``check_items`` found: processed int ranges, processed str ids, failed ids."""
 
-    The answer is one row: the processed ids, and [id, attempts] of the failed ones. A range
-    check may also name ids outside the batch (never looked up). ``whole_range``: every id
-    of the range, so of the batch, is processed, and the ids were not sent back.
+    ranges: list[tuple[int, int]] = field(default_factory=list)
+    strs: set[str] = field(default_factory=set)
+    failed: dict[ItemId, int | None] = field(default_factory=dict)
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]]) -> Recorded:
+        """Read the one row ``check_items`` answers (none: nothing recorded)."""
+        recorded = cls()
+        if not rows:
+            return recorded
+        row = rows[0]
+        for first, last in row["ranges"]:
+            if type(first) is int:
+                recorded.ranges.append((first, last))
+            else:
+                recorded.strs.add(first)
+        recorded.ranges.sort()
+        recorded.strs.update(row["in_chunks"])
+        recorded.failed = {item_id: attempts for item_id, attempts in row["failed"]}
+        return recorded
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing was recorded for the ids asked about."""
+        return not (self.ranges or self.strs or self.failed)
+
+    def covers(self, low: int, high: int) -> bool:
+        """True when one processed range holds every int from ``low`` to ``high``."""
+        return any(first <= low and high <= last for first, last in self.ranges)
+
+    def processed(self, item_id: ItemId) -> bool:
+        """True when ``item_id`` is recorded as processed."""
+        if type(item_id) is not int:
+            return item_id in self.strs
+        # The last range starting at or below the id is the only one that can hold it.
+        index = bisect.bisect_right(self.ranges, (item_id, _MAX_INT)) - 1
+        return index >= 0 and self.ranges[index][1] >= item_id
+
+
+_MAX_INT = 2**63
+
+
+def int_runs(ids: list[int]) -> list[list[int]]:
+    """Sorted distinct ints as runs of consecutive values, each [first, last]."""
+    runs: list[list[int]] = []
+    for item_id in sorted(ids):
+        if runs and item_id == runs[-1][1] + 1:
+            runs[-1][1] = item_id
+        else:
+            runs.append([item_id, item_id])
+    return runs
+
+
+def commit_params(
+    scope: Scope, ids: list[ItemId], retried: list[ItemId], skipped: int
+) -> dict[str, Any]:
+    """Parameters of ``commit_batch``: ``ids`` as runs of ints and sorted strs.
+
+    ``retried`` are the ids among ``ids`` whose failed records the commit replaces.
     """
+    ints = [item_id for item_id in ids if isinstance(item_id, int)]
+    return {
+        "run_id": scope.run_id,
+        "loader": scope.loader,
+        "shard": scope.shard,
+        "ranges": int_runs(ints),
+        "strs": sorted(item_id for item_id in ids if type(item_id) is not int),
+        "retried": retried,
+        "count": len(ids),
+        "skipped": skipped,
+    }
+
+
+def committed(rows: list[dict[str, Any]], scope: Scope) -> None:
+    """Read ``commit_batch``'s answer: raise unless the batch's records were written."""
     if not rows:
-        return set()
-    if rows[0]["whole_range"]:
-        return None
-    return set(rows[0]["processed"])
+        raise RunStateError(
+            f"run {scope.run_id} has no loader {scope.loader!r} any more: it was deleted"
+            " while loading"
+        )
+    if rows[0]["conflict"]:
+        raise RecordConflict(
+            f"{scope.loader}: another transaction recorded ids of this batch first"
+        )
 
 
 def batch_transaction(
-    scope: Scope, entries: list[Entry], pending_skipped: int
+    scope: Scope, entries: list[Entry], pending_skipped: int, verify: bool = True
 ) -> Generator[TxQuery | CallLoader, Any, TxOutcome]:
-    """The work of one batch transaction: check, load what is left, record it."""
-    ids = [item_id for item_id, _ in entries]
-    rows = yield TxQuery(_cypher.query("check_items"), check_params(scope, ids))
-    done = processed_ids(rows)
-    whole_range = done is None
-    processed: set[ItemId] = done or set()
-    failed_attempts: dict[ItemId, int | None] = {
-        item_id: attempts for item_id, attempts in (rows[0]["others"] if rows else [])
-    }
+    """The work of one batch transaction: check, load what is left, record it.
+
+    Without ``verify`` the check is left out (a fresh stretch of the input: nothing to
+    skip), and the commit alone guards exactly-once: it refuses ids recorded meanwhile.
+    """
+    recorded = Recorded()
+    if verify:
+        ids = [item_id for item_id, _ in entries]
+        rows = yield TxQuery(_cypher.query("check_items"), check_params(scope, ids))
+        recorded = Recorded.from_rows(rows)
     tally = Tally()
     new_ids: list[ItemId] = []
     retried_ids: list[ItemId] = []
     todo: list[Any] = []
-    if whole_range:
+    ints = [item_id for item_id, _ in entries if isinstance(item_id, int)]
+    whole = bool(recorded.ranges and ints and len(ints) == len(entries))
+    if whole and recorded.covers(min(ints), max(ints)):
+        # Every id is processed (the usual resume): no per-id work at all.
         tally.skipped = len(entries)
         entries = []
     for item_id, item in entries:
-        if item_id in processed:
+        if recorded.processed(item_id):
             tally.skipped += 1
-        elif item_id not in failed_attempts:
+        elif item_id not in recorded.failed:
             new_ids.append(item_id)
             todo.append(item)
-        elif scope.retry_failed and (failed_attempts[item_id] or 0) < scope.max_attempts:
+        elif scope.retry_failed and (recorded.failed[item_id] or 0) < scope.max_attempts:
             retried_ids.append(item_id)
             todo.append(item)
         else:
@@ -216,22 +320,16 @@ def batch_transaction(
     if not todo:
         # Nothing to write: the transaction stays read-only and cheap, and the skips are
         # counted with the next batch that writes.
-        return TxOutcome(tally)
+        return TxOutcome(tally, checked=verify, recorded=recorded)
     yield CallLoader(todo)
     skipped = tally.skipped + pending_skipped
-    yield TxQuery(
+    rows = yield TxQuery(
         _cypher.query("commit_batch"),
-        {
-            "run_id": scope.run_id,
-            "loader": scope.loader,
-            "shard": scope.shard,
-            "new_ids": new_ids,
-            "retried_ids": retried_ids,
-            "skipped": skipped,
-        },
+        commit_params(scope, new_ids + retried_ids, retried_ids, skipped),
     )
+    committed(rows, scope)
     tally.processed = len(todo)
-    return TxOutcome(tally, skipped_flushed=skipped)
+    return TxOutcome(tally, skipped_flushed=skipped, checked=verify, recorded=recorded)
 
 
 # --- between transactions ---------------------------------------------------------------
@@ -239,9 +337,13 @@ def batch_transaction(
 
 @dataclass(frozen=True)
 class Commit:
-    """Run :func:`batch_transaction` for these entries in a managed write transaction."""
+    """Run :func:`batch_transaction` for these entries in a managed write transaction.
+
+    ``verify``: look the ids up first (see :func:`batch_transaction`).
+    """
 
     entries: list[Entry]
+    verify: bool = True
 
 
 @dataclass(frozen=True)
@@ -275,7 +377,10 @@ _OWN_UNIQUE_LABELS = ("label `ProcessedItem`", "label `CheckpointCounter`")
 
 
 def is_collision(exc: BaseException) -> bool:
-    """True for a clash on graph-checkpoint's own uniqueness constraints (another worker won)."""
+    """True when another worker recorded ids of the batch first: a conflict our commit found,
+    or a clash on graph-checkpoint's own uniqueness constraints."""
+    if isinstance(exc, RecordConflict):
+        return True
     if not isinstance(exc, neo4j_errors.ConstraintError):
         return False
     # "Node(42) already exists with label `ProcessedItem` and properties ...": the label is
@@ -345,16 +450,20 @@ class FailureTracker:
 
 
 def split_until_isolated(
-    entries: list[Entry], tracker: FailureTracker | None = None
+    entries: list[Entry], tracker: FailureTracker | None = None, verify: bool = True
 ) -> Generator[Commit | Fail, Any, Tally]:
-    """Commit a batch; on an item's error, split it until the failing items stand alone."""
+    """Commit a batch; on an item's error, split it until the failing items stand alone.
+
+    ``verify=False`` commits without looking the ids up first; after a collision the batch
+    is always looked up again, so what the other worker recorded is skipped.
+    """
     tally = Tally()
     stack = [entries]
     collisions = 0
     while stack:
         chunk = stack.pop()
         try:
-            outcome = yield Commit(chunk)
+            outcome = yield Commit(chunk, verify)
         except Exception as exc:
             if is_collision(exc):
                 collisions += 1
@@ -363,6 +472,7 @@ def split_until_isolated(
                         f"a batch kept clashing with other workers ({collisions} times): {exc}"
                     ) from exc
                 stack.append(chunk)
+                verify = True
                 continue
             if is_interruption(exc):
                 raise LoadInterruptedError(
@@ -432,12 +542,28 @@ def shard_base() -> int:
 # --- one call of a loader ---------------------------------------------------------------
 
 
+# Lookups that found nothing before a worker stops looking batches up first: past them the
+# input is fresh, and the commit alone guards exactly-once (a clash turns lookups back on).
+_CLEAN_LOOKUPS = 2
+# Processed int ranges a worker remembers from its last lookup, to skip batches they cover.
+_KNOWN_RANGES = 64
+
+
 class WorkerState:
-    """A concurrent batch writer's counter shard and the skips it has not written yet."""
+    """A concurrent batch writer's counter shard, the skips it has not written yet, and
+    what its lookups told it: whether to look the next batch up, and which int ranges are
+    processed (records are never unprocessed, so that knowledge does not go stale)."""
 
     def __init__(self, shard: int) -> None:
         self.shard = shard
         self.pending_skipped = 0
+        self.clean_lookups = 0
+        self.known: list[tuple[int, int]] = []
+
+    @property
+    def verify(self) -> bool:
+        """True while batches are to be looked up before they are loaded."""
+        return self.clean_lookups < _CLEAN_LOOKUPS
 
     def committed(self, outcome: TxOutcome) -> None:
         """Account for a committed batch: its skips are either written or still pending."""
@@ -445,6 +571,28 @@ class WorkerState:
             self.pending_skipped = 0
         else:
             self.pending_skipped += outcome.tally.skipped
+        recorded = outcome.recorded
+        if outcome.checked and recorded is not None:
+            self.clean_lookups = self.clean_lookups + 1 if recorded.empty else 0
+            wide = [r for r in recorded.ranges if r[1] > r[0]]
+            if wide:
+                self.known = wide[-_KNOWN_RANGES:]
+
+    def skip_known(self, entries: list[Entry]) -> Tally | None:
+        """A tally of skips if a remembered range holds every id of the batch, else None.
+
+        A resume then skips what is already loaded without a transaction per batch.
+        """
+        if not self.known or not entries:
+            return None
+        ids = [item_id for item_id, _ in entries]
+        if not all(type(item_id) is int for item_id in ids):
+            return None
+        low, high = min(ids), max(ids)
+        if not any(first <= low and high <= last for first, last in self.known):  # type: ignore[operator]
+            return None
+        self.pending_skipped += len(entries)
+        return Tally(skipped=len(entries))
 
     def take_pending(self) -> int:
         """The skips still to write, resetting them."""

@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 import neo4j.exceptions as neo4j_errors
 
-from . import _cypher
 from ._items import ItemId, validate_loader_name
 from .errors import (
     ConfigMismatchError,
@@ -431,19 +430,3 @@ def add_skipped(run_id: str, loader: str, shard: int, skipped: int) -> Op[None]:
             "add_skipped",
             {"run_id": run_id, "loader": loader, "shard": shard, "skipped": skipped},
         )
-
-
-def mark_processed_params(
-    run_id: str, loader: str, shard: int, item_id: ItemId
-) -> tuple[str, dict[str, Any]]:
-    """Query text and parameters that mark one item processed inside a caller's transaction.
-
-    The query returns the item's status before (``before``): null or 'failed' when it was
-    marked now, 'processed' when another transaction had recorded it.
-    """
-    return _cypher.query("mark_processed"), {
-        "run_id": run_id,
-        "loader": loader,
-        "shard": shard,
-        "item_id": item_id,
-    }

@@ -1,4 +1,5 @@
-"""Administration of checkpoint runs: list, inspect, stream failures, delete, clean up.
+"""Administration of checkpoint runs: list, inspect, stream failures, delete, clean up,
+compact.
 
 These are the library functions behind the ``graph-ckpt`` command line; scripts can call
 them directly with a :class:`~graph_checkpoint.CheckpointManager`::
@@ -18,6 +19,8 @@ between a kill and a resume; throughput is over the active time. Deleting goes i
 transactions (``batch_size`` items each), so a run with millions of items neither holds one
 giant transaction nor fills the server's memory. :func:`cleanup` leaves alone the runs that
 ``manager.run()`` would resume (``RunInfo.open``) unless ``include_resumable``.
+:func:`compact_run` and :func:`compact_all` rewrite runs' processed records into ranges and
+chunks (``_compaction``), also in bounded transactions, and safely while loads run.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import _cypher
+from ._compaction import COMPACT_BATCH, CompactStats, compact_loader
 from ._connection import translate_error
 from ._ops import Op, Read, Write, get_run
 from ._sync.manager import CheckpointManager, executor_of
@@ -40,15 +44,20 @@ from .errors import GraphCheckpointError, RunNotFoundError, RunStateError
 from .model import STALE_AFTER, LoaderProgress, RunInfo, RunStatus
 
 __all__ = [
+    "COMPACT_BATCH",
     "DELETE_BATCH_SIZE",
     "CleanupCandidate",
     "CleanupResult",
+    "CompactResult",
+    "CompactStats",
     "DeleteProgress",
     "DeleteResult",
     "FailedItemInfo",
     "RunDetails",
     "RunSummary",
     "cleanup",
+    "compact_all",
+    "compact_run",
     "delete_run",
     "display_status",
     "is_live",
@@ -231,6 +240,30 @@ class CleanupResult:
         return sum(d.items for d in self.deleted)
 
 
+@dataclass(frozen=True)
+class CompactResult:
+    """What :func:`compact_run` did to one run: one :class:`CompactStats` per loader."""
+
+    run_id: str
+    loaders: tuple[CompactStats, ...]
+    elapsed: float
+
+    @property
+    def records_before(self) -> int:
+        """Records of the run's compacted loaders before, over all of them."""
+        return sum(stats.records_before for stats in self.loaders)
+
+    @property
+    def records_after(self) -> int:
+        """Records of the run's compacted loaders after, over all of them."""
+        return sum(stats.records_after for stats in self.loaders)
+
+    @property
+    def changed(self) -> bool:
+        """Whether any record was rewritten."""
+        return any(stats.changed for stats in self.loaders)
+
+
 ProgressCallback = Callable[[DeleteProgress], Any]
 
 _GENERIC_HOSTS = frozenset({"", "localhost", "localhost.localdomain"})
@@ -374,6 +407,29 @@ def _delete_op(
         on_progress(DeleteProgress(run_id, deleted, expected, elapsed, done=True))
     log.info("deleted run %s with %d items in %.2fs", run_id, deleted, elapsed)
     return DeleteResult(run_id=run_id, items=deleted, elapsed=elapsed)
+
+
+def _compact_op(run_id: str, loader: str | None, batch_size: int) -> Op[CompactResult]:
+    info = yield from get_run(run_id)
+    if info.status is RunStatus.DELETING:
+        raise RunStateError(
+            f"run {run_id} is being deleted: finish deleting it ('graph-ckpt delete')"
+            " rather than compacting it"
+        )
+    started = time.monotonic()
+    progress = yield Read("loader_progress", {"run_id": run_id})
+    names = [str(p["loader"]) for p in progress]
+    if loader is not None:
+        if loader not in names:
+            raise GraphCheckpointError(
+                f"run {run_id} has no loader named {loader!r}; its loaders:"
+                f" {', '.join(names) or 'none'}"
+            )
+        names = [loader]
+    done: list[CompactStats] = []
+    for name in names:
+        done.append((yield from compact_loader(run_id, name, batch=batch_size)))
+    return CompactResult(run_id=run_id, loaders=tuple(done), elapsed=time.monotonic() - started)
 
 
 def _seconds_since_heartbeat(info: RunInfo) -> Op[int]:
@@ -562,6 +618,60 @@ def cleanup(
             # Another cleanup got there first: the run is gone, which is what we wanted.
             log.info("run %s was already deleted", candidate.run.run_id)
     return result
+
+
+def compact_run(
+    manager: CheckpointManager,
+    run_id: str,
+    *,
+    loader: str | None = None,
+    batch_size: int = COMPACT_BATCH,
+) -> CompactResult:
+    """Compact the processed records of every loader of ``run_id`` (only ``loader``'s, when
+    given), ``batch_size`` records per transaction.
+
+    Adjacent int ids are merged into ranges and string ids packed into sorted chunks; failed
+    items stay as they are. The set of processed ids does not change, so lookups, resumes,
+    ``graph-ckpt show`` and ``failures`` answer as before, also between two of its
+    transactions; it is safe while loads still write to the run, and compacting a compact
+    run changes nothing. Raises :class:`RunNotFoundError` for an unknown id,
+    :class:`RunStateError` for a run being deleted, and :class:`GraphCheckpointError` for a
+    ``loader`` the run does not have.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    result = executor_of(manager).run(_compact_op(run_id, loader, batch_size))
+    log.info(
+        "compacted run %s: %d records -> %d in %.2fs",
+        run_id,
+        result.records_before,
+        result.records_after,
+        result.elapsed,
+    )
+    return result
+
+
+def compact_all(
+    manager: CheckpointManager, *, batch_size: int = COMPACT_BATCH
+) -> list[CompactResult]:
+    """Compact every run (:func:`compact_run`), newest first, and return what was done.
+
+    Runs being deleted are left out, and so is a run deleted while the others compact.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    results: list[CompactResult] = []
+    for candidate in executor_of(manager).run(_candidates_op()):
+        run_id = candidate.run.run_id
+        if candidate.run.status is RunStatus.DELETING:
+            log.info("run %s is being deleted: not compacted", run_id)
+            continue
+        try:
+            results.append(compact_run(manager, run_id, batch_size=batch_size))
+        except (RunNotFoundError, RunStateError):
+            # A delete got there first: the run's records go, there is nothing to compact.
+            log.info("run %s was deleted meanwhile: not compacted", run_id)
+    return results
 
 
 def _kept_by_rank(

@@ -49,23 +49,7 @@ def checkpoint_loader(func: F, /) -> CheckpointedLoader: ...
 
 @overload
 def checkpoint_loader(
-    *,
-    name: str | None = None,
-    batch_size: int | None = None,
-    item_id: IdSpec = None,
-    workers: int = 1,
-    retry_failed: bool = True,
-    max_attempts: int = 3,
-    checkpoint_interval: int | None = None,
-    progress: bool | None = None,
-    on_progress: Callable[[Progress], Any] | None = None,
-    transaction_timeout: float | None = None,
-    failure_budget: FailureBudget | None = DEFAULT_FAILURE_BUDGET,
-) -> _Decorator: ...
-
-
-def checkpoint_loader(
-    func: Callable[..., Any] | None = None,
+    loader_name: str | None = None,
     /,
     *,
     name: str | None = None,
@@ -79,6 +63,26 @@ def checkpoint_loader(
     on_progress: Callable[[Progress], Any] | None = None,
     transaction_timeout: float | None = None,
     failure_budget: FailureBudget | None = DEFAULT_FAILURE_BUDGET,
+    compact: bool = True,
+) -> _Decorator: ...
+
+
+def checkpoint_loader(
+    func: Callable[..., Any] | str | None = None,
+    /,
+    *,
+    name: str | None = None,
+    batch_size: int | None = None,
+    item_id: IdSpec = None,
+    workers: int = 1,
+    retry_failed: bool = True,
+    max_attempts: int = 3,
+    checkpoint_interval: int | None = None,
+    progress: bool | None = None,
+    on_progress: Callable[[Progress], Any] | None = None,
+    transaction_timeout: float | None = None,
+    failure_budget: FailureBudget | None = DEFAULT_FAILURE_BUDGET,
+    compact: bool = True,
 ) -> CheckpointedLoader | AsyncCheckpointedLoader | _Decorator:
     """Make a Neo4j loader function resumable and exactly-once.
 
@@ -96,7 +100,8 @@ def checkpoint_loader(
     ``func(run, items, _checkpoint_context=ctx)``, and drives the loop itself with
     ``ctx.process_items(items, process_item)`` (the seed project's pattern).
 
-    Options: ``name`` (default: the function's name), ``batch_size`` (default 1000; the
+    Options: ``name`` (default: the function's name; ``@checkpoint_loader("people")`` names
+    it too), ``batch_size`` (default 1000; the
     seed's ``checkpoint_interval`` is an alias), ``item_id`` (key or attribute name, or a
     callable; default: the item itself if it is a str or int, else its ``"id"``),
     ``workers`` (batches loaded at once, each in its own transaction), ``retry_failed`` and
@@ -107,8 +112,13 @@ def checkpoint_loader(
     load with the server's error instead, leaving the run resumable), ``failure_budget``
     (a :class:`FailureBudget`: by default a load whose first 100 tried items all fail stops
     with :class:`FailureBudgetExceededError` and its run ends failed; None tolerates any
-    number of failed items).
+    number of failed items), ``compact`` (when a call completes, merge the loader's records
+    into the fewest ranges and chunks, in bounded transactions; see docs/graph-model.md).
     """
+    if isinstance(func, str):
+        if name is not None and name != func:
+            raise TypeError(f"give the loader name once, not both {func!r} and name={name!r}")
+        name, func = func, None
     if (
         batch_size is not None
         and checkpoint_interval is not None
@@ -128,6 +138,7 @@ def checkpoint_loader(
             on_progress=on_progress,
             transaction_timeout=transaction_timeout,
             failure_budget=failure_budget,
+            compact=compact,
         )
         if inspect.iscoroutinefunction(target):
             return AsyncCheckpointedLoader(target, options, item_id)

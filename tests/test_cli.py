@@ -143,6 +143,14 @@ def count(driver: neo4j.Driver, query: str, **params: Any) -> int:
     return int(records[0][0])
 
 
+# Items the :ProcessedItem records cover: a range counts its ids, a chunk its list.
+RECORDED_ITEMS = (
+    "MATCH (p:ProcessedItem) RETURN coalesce(sum(CASE WHEN p:ProcessedChunk"
+    " THEN size(p.item_ids) WHEN p.last_item_id IS NOT NULL"
+    " THEN p.last_item_id - p.item_id + 1 ELSE 1 END), 0)"
+)
+
+
 def run_ids(driver: neo4j.Driver) -> set[str]:
     records, _, _ = driver.execute_query("MATCH (r:CheckpointRun) RETURN r.run_id AS id")
     return {r["id"] for r in records}
@@ -605,7 +613,7 @@ def test_cleanup_keeps_newest_per_loader(
         for name in made:
             made[name].append(make_run(manager, name=name, n=10))
     before = run_ids(driver)
-    items_before = count(driver, "MATCH (p:ProcessedItem) RETURN count(p)")
+    items_before = count(driver, RECORDED_ITEMS)
 
     dry = cli("cleanup", "--keep", "1", "--per-loader", "--dry-run", "--json")
     assert dry.exit_code == 0, dry.output
@@ -616,7 +624,7 @@ def test_cleanup_keeps_newest_per_loader(
     assert set(doc["kept"]) == {ids[-1] for ids in made.values()}
     # --dry-run changed nothing.
     assert run_ids(driver) == before
-    assert count(driver, "MATCH (p:ProcessedItem) RETURN count(p)") == items_before
+    assert count(driver, RECORDED_ITEMS) == items_before
 
     human_dry = cli("cleanup", "--keep", "1", "--per-loader", "--dry-run")
     assert "Would delete 6 runs (60 items)" in human_dry.stdout
@@ -626,7 +634,7 @@ def test_cleanup_keeps_newest_per_loader(
     assert result.exit_code == 0, result.output
     assert "Deleted 6 runs (60 items)" in result.stdout
     assert run_ids(driver) == {ids[-1] for ids in made.values()}
-    assert count(driver, "MATCH (p:ProcessedItem) RETURN count(p)") == 30
+    assert count(driver, RECORDED_ITEMS) == 30
     for label in ("CheckpointLoader", "CheckpointCounter", "ProcessedItem"):
         orphans = count(
             driver,
@@ -720,14 +728,14 @@ def test_cleanup_of_a_100k_item_run(
 ) -> None:
     big = bulk_run(manager, driver, 100_000)
     small = make_run(manager, n=10)
-    assert count(driver, "MATCH (p:ProcessedItem) RETURN count(p)") == 100_010
+    assert count(driver, RECORDED_ITEMS) == 100_010
 
     result = cli("cleanup", "--keep", "1")
     assert result.exit_code == 0, result.output
     assert "Deleted 1 run (100,000 items)" in result.stdout
     assert f"deleted {big}: 100,000 items" in result.stderr  # progress, off a terminal
     assert run_ids(driver) == {small}
-    assert count(driver, "MATCH (p:ProcessedItem) RETURN count(p)") == 10
+    assert count(driver, RECORDED_ITEMS) == 10
 
 
 def test_cleanup_usage_errors(cli: Any) -> None:

@@ -24,6 +24,7 @@ import neo4j
 import pytest
 from compat import fake_tkapi, seed_port
 from compat.fake_tkapi import Item
+from conftest import processed_ids
 
 from graph_checkpoint import InvalidItemError, admin
 from graph_checkpoint.compat import (
@@ -77,15 +78,8 @@ def loads(conn: seed_port.Neo4jConnection, label: str) -> dict[str, int]:
 
 
 def processed_records(conn: seed_port.Neo4jConnection, run_id: str, loader: str) -> list[Any]:
-    """The item ids recorded as processed for a loader of a run, one entry per record."""
-    rows = query(
-        conn,
-        "MATCH (p:ProcessedItem {run_id: $run_id, loader: $loader}) WHERE p.status = 'processed'"
-        " RETURN p.item_id AS id",
-        run_id=run_id,
-        loader=loader,
-    )
-    return sorted(row["id"] for row in rows)
+    """The item ids recorded as processed for a loader of a run, once per record covering it."""
+    return sorted(processed_ids(conn.driver, conn.database, run_id, loader))
 
 
 def assert_exactly_once(
@@ -349,8 +343,7 @@ def test_main_killed_part_way_resumes_exactly_once(
     args += ["--debug-dir", str(tmp_path)]
 
     def recorded() -> int:
-        rows = query(conn, "MATCH (p:ProcessedItem {loader: 'load_personen'}) RETURN count(p) AS n")
-        return int(rows[0]["n"])
+        return len(processed_ids(conn.driver, conn.database, loader="load_personen"))
 
     for kill, target in enumerate(sorted(rng.sample(range(100, count - 200), 3))):
         process = _spawn(neo4j_server, log, *args, *(("--resume",) if kill else ()))

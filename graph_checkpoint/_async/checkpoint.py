@@ -132,25 +132,32 @@ class AsyncLoaderCheckpoint:
         """
         check_item_id(item_id, item_id)
         run = await self._start()
-        text, params = _ops.mark_processed_params(run.run_id, self.loader, self._shard, item_id)
+        scope = self._scope(run)
+        # The batch commit with one id: it replaces a failed record of the item, and takes the
+        # loader lock, so marks in concurrent transactions never both count.
+        params = _engine.commit_params(scope, [item_id], [item_id], 0)
+        text = _cypher.query("commit_batch")
 
-        async def work(own_tx: Any) -> str | None:
+        async def work(own_tx: Any) -> None:
             result = await own_tx.run(text, params)
-            rows = await result.data()
-            before: str | None = rows[0]["before"] if rows else None
-            return before
+            _engine.committed(await result.data(), scope)
 
         if tx is None:
-            async with self._executor.session() as session:
-                return await session.execute_write(work) != "processed"
+            try:
+                async with self._executor.session() as session:
+                    await session.execute_write(work)
+            except _engine.RecordConflict:
+                return False
+            return True
         try:
-            before = await work(tx)
-        except neo4j_errors.ConstraintError as exc:
-            # Both transactions created the record at once and the server refused ours.
+            await work(tx)
+        except (_engine.RecordConflict, neo4j_errors.ConstraintError) as exc:
+            # Recorded by another transaction: ``tx`` must not commit a second copy.
             raise ItemAlreadyProcessedError(run.run_id, self.loader, item_id) from exc
-        if before == "processed":
-            raise ItemAlreadyProcessedError(run.run_id, self.loader, item_id)
         return True
+
+    def _scope(self, run: AsyncRun) -> _engine.Scope:
+        return _engine.Scope(run.run_id, self.loader, self._shard, True, 1)
 
     async def unprocessed(self, item_ids: Iterable[ItemId], tx: Any = None) -> list[ItemId]:
         """The ids among ``item_ids`` not processed in this run yet, in their order.
@@ -162,18 +169,14 @@ class AsyncLoaderCheckpoint:
         if not ids:
             return []
         run = await self._start()
-        params = _engine.check_params(
-            _engine.Scope(run.run_id, self.loader, self._shard, True, 1), ids
-        )
+        params = _engine.check_params(self._scope(run), ids)
         if tx is None:
             rows = await self._executor.run(_ops.check_items(params))
         else:
             result = await tx.run(_cypher.query("check_items"), params)
             rows = await result.data()
-        done = _engine.processed_ids(rows)
-        if done is None:  # the whole range is processed
-            return []
-        return [item_id for item_id in ids if item_id not in done]
+        recorded = _engine.Recorded.from_rows(rows)
+        return [item_id for item_id in ids if not recorded.processed(item_id)]
 
     async def mark_failed(self, item_id: ItemId, error: BaseException | str) -> int:
         """Record the item as failed with ``error`` (in a transaction of its own).

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import neo4j
 import neo4j.exceptions as neo4j_errors
 
-from .. import _cypher, _engine, _ops
+from .. import _compaction, _cypher, _engine, _ops
 from .._compat import AsyncItems, AsyncLock, AsyncUtil, AsyncWorkerPool
 from .._connection import translate_error
 from .._engine import (
@@ -165,6 +165,10 @@ async def run_loader(
 
     async def process(worker: WorkerState, entries: list[Entry], duplicates: int) -> Tally:
         worker.pending_skipped += duplicates
+        known = worker.skip_known(entries)
+        if known is not None:
+            known.skipped += duplicates
+            return known
 
         async def perform(step: Commit | Fail) -> Any:
             if isinstance(step, Fail):
@@ -173,12 +177,18 @@ async def run_loader(
                     _ops.record_failure(run_id, name, worker.shard, step.entry[0], step.error)
                 )
             outcome: TxOutcome = await sessions[id(worker)].execute_write(
-                work, load.scope(worker), step.entries, worker.pending_skipped, call_loader
+                work,
+                load.scope(worker),
+                step.entries,
+                worker.pending_skipped,
+                step.verify,
+                call_loader,
             )
             worker.committed(outcome)
             return outcome
 
-        tally = await drive(_engine.split_until_isolated(entries, load.failures), perform)
+        steps = _engine.split_until_isolated(entries, load.failures, worker.verify)
+        tally = await drive(steps, perform)
         tally.skipped += duplicates
         return tally
 
@@ -201,6 +211,8 @@ async def run_loader(
         for worker in load.workers:
             await executor.run(_ops.add_skipped(run_id, name, worker.shard, worker.take_pending()))
         status = RunStatus.COMPLETED
+        if options.compact and load.result.processed:
+            await _compact(executor, run_id, name)
     except BaseException as exc:
         status = _engine.status_after(exc)
         raise
@@ -219,11 +231,27 @@ async def run_loader(
     return load.result
 
 
+async def _compact(executor: AsyncExecutor, run_id: str, loader: str) -> None:
+    """Merge the loader's records after a completed call; a failure only costs store space."""
+    try:
+        stats = await executor.run(_compaction.compact_loader(run_id, loader))
+    except Exception as exc:  # the load itself succeeded: say so, and carry on
+        log.warning(
+            "%s: could not compact its records (%s); 'graph-ckpt compact %s' does it later",
+            loader,
+            exc,
+            run_id,
+        )
+        return
+    log.debug("%s: compacted its records: %s", loader, stats)
+
+
 async def _transaction_work(
     tx: neo4j.AsyncManagedTransaction,
     scope: Scope,
     entries: list[Entry],
     pending_skipped: int,
+    verify: bool,
     call_loader: Callable[[neo4j.AsyncManagedTransaction, list[Any]], Any],
 ) -> TxOutcome:
     async def perform(step: TxQuery | CallLoader) -> Any:
@@ -235,4 +263,4 @@ async def _transaction_work(
 
     # Errors are not handled inside the transaction: they fail it whole, and the driver
     # retries it or hands the error to split_until_isolated.
-    return await drive(_engine.batch_transaction(scope, entries, pending_skipped), perform)
+    return await drive(_engine.batch_transaction(scope, entries, pending_skipped, verify), perform)

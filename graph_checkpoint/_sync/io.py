@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import neo4j
 import neo4j.exceptions as neo4j_errors
 
-from .. import _cypher, _engine, _ops
+from .. import _compaction, _cypher, _engine, _ops
 from .._compat import Items, Lock, Util, WorkerPool
 from .._connection import translate_error
 from .._engine import (
@@ -167,6 +167,10 @@ def run_loader(
 
     def process(worker: WorkerState, entries: list[Entry], duplicates: int) -> Tally:
         worker.pending_skipped += duplicates
+        known = worker.skip_known(entries)
+        if known is not None:
+            known.skipped += duplicates
+            return known
 
         def perform(step: Commit | Fail) -> Any:
             if isinstance(step, Fail):
@@ -175,12 +179,18 @@ def run_loader(
                     _ops.record_failure(run_id, name, worker.shard, step.entry[0], step.error)
                 )
             outcome: TxOutcome = sessions[id(worker)].execute_write(
-                work, load.scope(worker), step.entries, worker.pending_skipped, call_loader
+                work,
+                load.scope(worker),
+                step.entries,
+                worker.pending_skipped,
+                step.verify,
+                call_loader,
             )
             worker.committed(outcome)
             return outcome
 
-        tally = drive(_engine.split_until_isolated(entries, load.failures), perform)
+        steps = _engine.split_until_isolated(entries, load.failures, worker.verify)
+        tally = drive(steps, perform)
         tally.skipped += duplicates
         return tally
 
@@ -203,6 +213,8 @@ def run_loader(
         for worker in load.workers:
             executor.run(_ops.add_skipped(run_id, name, worker.shard, worker.take_pending()))
         status = RunStatus.COMPLETED
+        if options.compact and load.result.processed:
+            _compact(executor, run_id, name)
     except BaseException as exc:
         status = _engine.status_after(exc)
         raise
@@ -221,11 +233,27 @@ def run_loader(
     return load.result
 
 
+def _compact(executor: Executor, run_id: str, loader: str) -> None:
+    """Merge the loader's records after a completed call; a failure only costs store space."""
+    try:
+        stats = executor.run(_compaction.compact_loader(run_id, loader))
+    except Exception as exc:  # the load itself succeeded: say so, and carry on
+        log.warning(
+            "%s: could not compact its records (%s); 'graph-ckpt compact %s' does it later",
+            loader,
+            exc,
+            run_id,
+        )
+        return
+    log.debug("%s: compacted its records: %s", loader, stats)
+
+
 def _transaction_work(
     tx: neo4j.ManagedTransaction,
     scope: Scope,
     entries: list[Entry],
     pending_skipped: int,
+    verify: bool,
     call_loader: Callable[[neo4j.ManagedTransaction, list[Any]], Any],
 ) -> TxOutcome:
     def perform(step: TxQuery | CallLoader) -> Any:
@@ -237,4 +265,4 @@ def _transaction_work(
 
     # Errors are not handled inside the transaction: they fail it whole, and the driver
     # retries it or hands the error to split_until_isolated.
-    return drive(_engine.batch_transaction(scope, entries, pending_skipped), perform)
+    return drive(_engine.batch_transaction(scope, entries, pending_skipped, verify), perform)

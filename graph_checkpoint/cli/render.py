@@ -33,7 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import admin
-from ..admin import CleanupCandidate, DeleteProgress, RunDetails, RunSummary
+from ..admin import CleanupCandidate, CompactResult, DeleteProgress, RunDetails, RunSummary
 from ..model import LoaderProgress, RunInfo, RunStatus
 from .shapes import resume_hint
 
@@ -41,6 +41,7 @@ __all__ = [
     "MAX_WIDTH",
     "DeleteReporter",
     "cleanup_table",
+    "compact_lines",
     "details_view",
     "emit",
     "format_count",
@@ -357,6 +358,31 @@ def cleanup_table(console: Console, selected: Iterable[CleanupCandidate]) -> Tab
             Text(", ".join(candidate.loaders) or "-"),
         )
     return table
+
+
+def compact_lines(result: CompactResult) -> list[str]:
+    """What ``compact`` did to one run: a line for the run, then one per loader."""
+    before, after = result.records_before, result.records_after
+    if not result.changed:
+        return [f"{result.run_id}: already compact ({after:,} records)."]
+    lines = [
+        f"{result.run_id}: {before:,} records -> {after:,} in"
+        f" {format_duration(timedelta(seconds=result.elapsed))}."
+    ]
+    for stats in result.loaders:
+        done = []
+        if stats.ints_merged:
+            done.append(f"{stats.ints_merged:,} int records merged into ranges")
+        if stats.strings_packed or stats.chunks_replaced:
+            packed = f"{stats.strings_packed:,} string ids packed"
+            if stats.chunks_replaced:
+                packed += f" with the ids of {stats.chunks_replaced:,} chunks"
+            done.append(f"{packed} into {stats.chunks_written:,} chunks")
+        lines.append(
+            f"  {stats.loader}: {stats.records_before:,} -> {stats.records_after:,}"
+            f" ({'; '.join(done) or 'already compact'})"
+        )
+    return lines
 
 
 # ------------------------------------------------------------------------------ show view

@@ -17,6 +17,8 @@ from .. import admin
 from ..admin import (
     CleanupCandidate,
     CleanupResult,
+    CompactResult,
+    CompactStats,
     DeleteResult,
     FailedItemInfo,
     RunDetails,
@@ -27,6 +29,9 @@ from ..model import LoaderProgress, RunInfo, RunStatus
 __all__ = [
     "CleanupCandidateJSON",
     "CleanupJSON",
+    "CompactJSON",
+    "CompactLoaderJSON",
+    "CompactRunJSON",
     "DeleteJSON",
     "FailureJSON",
     "ListJSON",
@@ -35,6 +40,7 @@ __all__ = [
     "ShowJSON",
     "candidate_json",
     "cleanup_json",
+    "compact_json",
     "delete_json",
     "dumps",
     "failure_json",
@@ -148,6 +154,36 @@ class DeleteJSON(TypedDict):
     run_id: str
     items: int
     elapsed_seconds: float
+
+
+class CompactLoaderJSON(TypedDict):
+    """What ``compact`` did to one loader: the fields of ``CompactStats`` (records, not
+    items)."""
+
+    loader: str
+    records_before: int
+    records_after: int
+    ints_merged: int
+    strings_packed: int
+    chunks_written: int
+    chunks_replaced: int
+    transactions: int
+
+
+class CompactRunJSON(TypedDict):
+    """What ``compact`` did to one run."""
+
+    run_id: str
+    records_before: int
+    records_after: int
+    elapsed_seconds: float
+    loaders: list[CompactLoaderJSON]
+
+
+class CompactJSON(TypedDict):
+    """``compact --json``: the runs compacted, one for a run id, every run with ``--all``."""
+
+    runs: list[CompactRunJSON]
 
 
 def iso(value: datetime | None) -> str | None:
@@ -280,6 +316,35 @@ def delete_json(result: DeleteResult) -> DeleteJSON:
         "run_id": result.run_id,
         "items": result.items,
         "elapsed_seconds": round(result.elapsed, 3),
+    }
+
+
+def _compact_loader_json(stats: CompactStats) -> CompactLoaderJSON:
+    return {
+        "loader": stats.loader,
+        "records_before": stats.records_before,
+        "records_after": stats.records_after,
+        "ints_merged": stats.ints_merged,
+        "strings_packed": stats.strings_packed,
+        "chunks_written": stats.chunks_written,
+        "chunks_replaced": stats.chunks_replaced,
+        "transactions": stats.transactions,
+    }
+
+
+def compact_json(results: Iterable[CompactResult]) -> CompactJSON:
+    """The ``compact --json`` document."""
+    return {
+        "runs": [
+            {
+                "run_id": result.run_id,
+                "records_before": result.records_before,
+                "records_after": result.records_after,
+                "elapsed_seconds": round(result.elapsed, 3),
+                "loaders": [_compact_loader_json(stats) for stats in result.loaders],
+            }
+            for result in results
+        ]
     }
 
 

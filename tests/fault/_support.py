@@ -20,6 +20,7 @@ from typing import Any
 
 import neo4j
 
+from graph_checkpoint import _cypher
 from graph_checkpoint.pytest_plugin import Neo4jServer
 
 HERE = Path(__file__).resolve().parent
@@ -166,8 +167,9 @@ def exactly_once(
     """Assert that the data and the checkpoint of ``run_id`` agree, item for item.
 
     * every expected id has exactly one data node, and no other data node exists;
-    * every expected id has exactly one processed ``:ProcessedItem``, and no other item is
-      recorded for the run (so no checkpoint without data and no data without checkpoint);
+    * every expected id is covered by exactly one processed ``:ProcessedItem`` record (a
+      range, a chunk or its own), and no other item is recorded for the run (so no
+      checkpoint without data and no data without checkpoint);
     * the counter shards sum to the number of processed items, with no failures;
     * ``progress()`` reports the same number.
 
@@ -175,8 +177,17 @@ def exactly_once(
     """
     with driver.session(database=database) as session:
         data = session.run("MATCH (n:" + label + ") RETURN n.id AS id, count(*) AS copies").data()
+        # Each id a processed record covers (ranges and chunks expanded), with how many
+        # records cover it: exactly-once means one each.
         items = session.run(
+            "CALL () {" + _cypher.query("processed_items") + "}"
+            " RETURN item_id AS id, 'processed' AS status, count(*) AS copies",
+            run_id=run_id,
+            loader=loader,
+        ).data()
+        items += session.run(
             "MATCH (p:ProcessedItem {run_id: $run_id, loader: $loader})"
+            " WHERE p.status IS NOT NULL AND p.status <> 'processed'"
             " RETURN p.item_id AS id, p.status AS status, count(*) AS copies",
             run_id=run_id,
             loader=loader,

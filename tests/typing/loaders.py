@@ -30,11 +30,18 @@ def load(tx: neo4j.ManagedTransaction, batch: list[Any]) -> None:
     tx.run("RETURN 1")
 
 
+@checkpoint_loader("people", compact=False)
+def named(tx: neo4j.ManagedTransaction, batch: list[Any]) -> None:
+    tx.run("RETURN 1")
+
+
 async def use(run: AsyncRun, sync_run: Run) -> None:
     """``@checkpoint_loader`` on an ``async def`` is awaited with an AsyncRun."""
     awaited: AsyncCheckpointedLoader = aload
     bare: AsyncCheckpointedLoader = aload2
     plain: CheckpointedLoader = load
+    by_name: CheckpointedLoader = named
     await awaited(run, [1])
     await bare(run, [1])
     plain(sync_run, [1])
+    by_name(sync_run, [1])

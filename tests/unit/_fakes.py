@@ -225,13 +225,15 @@ class FakeGraph:
                     ),
                     self.perform,
                 )
-            outcome = self.transaction(scope, step.entries, state.pending_skipped)
+            outcome = self.transaction(scope, step.entries, state.pending_skipped, step.verify)
             state.committed(outcome)
             return outcome
 
         return perform
 
-    def transaction(self, scope: Scope, entries: list[Entry], pending_skipped: int) -> TxOutcome:
+    def transaction(
+        self, scope: Scope, entries: list[Entry], pending_skipped: int, verify: bool = True
+    ) -> TxOutcome:
         """One batch transaction: everything it did is applied only if it gets through."""
         self._maybe_raise("Commit")
         ids_of = {id(item): item_id for item_id, item in entries}
@@ -251,59 +253,74 @@ class FakeGraph:
                 return None
             if "lo" in step.params:
                 return self._check_items(step.params)
-            if "new_ids" in step.params:
-                self._check_unique(step.params)
+            if "strs" in step.params:
+                if self._conflicts(step.params):
+                    return [{"conflict": True}]
                 staged_commits.append(step.params)
-                return []
+                return [{"conflict": False}]
             raise AssertionError(f"unexpected query in a batch transaction: {step.params}")
 
-        outcome: TxOutcome = drive(batch_transaction(scope, entries, pending_skipped), perform)
+        outcome: TxOutcome = drive(
+            batch_transaction(scope, entries, pending_skipped, verify), perform
+        )
         for params in staged_commits:
             self._commit_batch(params)
         self.loaded.extend(staged_loaded)
         return outcome
 
     def _check_items(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+        # The per-item form of what check_items answers: every record is its own range.
         records = self.items[(p["run_id"], p["loader"])]
         lo, hi = p["lo"], p["hi"]
         found: list[ItemRecord] = []
         if lo is not None and hi is not None:
             # Cypher compares an int with a string as null: a range finds int ids only.
+            # An int range finds int ids only, a str range str ids only.
             found += [
-                r for r in records.values() if type(r.item_id) is int and lo <= r.item_id <= hi
+                r for r in records.values() if type(r.item_id) is type(lo) and lo <= r.item_id <= hi
             ]
         for item_id in p["ids"]:
             if _key(item_id) in records:
                 found.append(records[_key(item_id)])
-        processed = [r.item_id for r in found if r.status == "processed"]
-        others = [[r.item_id, r.attempts] for r in found if r.status != "processed"]
-        whole_range = lo is not None and hi is not None and len(processed) == hi - lo + 1
         return [
             {
-                "processed": [] if whole_range else processed,
-                "others": others,
-                "whole_range": whole_range,
+                "ranges": [[r.item_id, r.item_id] for r in found if r.status == "processed"],
+                "in_chunks": [],
+                "failed": [[r.item_id, r.attempts] for r in found if r.status != "processed"],
             }
         ]
 
-    def _check_unique(self, p: dict[str, Any]) -> None:
+    @staticmethod
+    def _commit_ids(p: dict[str, Any]) -> list[ItemId]:
+        ids: list[ItemId] = [i for first, last in p["ranges"] for i in range(first, last + 1)]
+        return ids + list(p["strs"])
+
+    def _conflicts(self, p: dict[str, Any]) -> bool:
+        """What commit_batch finds under the loader lock: an id recorded by someone else."""
         records = self.items[(p["run_id"], p["loader"])]
-        for item_id in p["new_ids"]:
-            if _key(item_id) in records:
-                raise collision("ProcessedItem", item_id)
+        retried = {_key(i) for i in p["retried"]}
+        for item_id in self._commit_ids(p):
+            record = records.get(_key(item_id))
+            if record is None:
+                continue
+            if record.status == "failed" and _key(item_id) in retried:
+                continue
+            return True
+        return False
 
     def _commit_batch(self, p: dict[str, Any]) -> None:
         records = self.items[(p["run_id"], p["loader"])]
-        for item_id in p["new_ids"]:
+        fixed = 0
+        for item_id in p["retried"]:
+            record = records.get(_key(item_id))
+            if record is not None and record.status == "failed":
+                del records[_key(item_id)]
+                fixed += 1
+        for item_id in self._commit_ids(p):
             records[_key(item_id)] = ItemRecord(item_id, "processed", 1)
-        for item_id in p["retried_ids"]:
-            record = records[_key(item_id)]
-            record.status = "processed"
-            record.attempts += 1
-            record.error = record.error_type = None
         counter = self.counters[(p["run_id"], p["loader"], p["shard"])]
-        counter.processed += len(p["new_ids"]) + len(p["retried_ids"])
-        counter.failed -= len(p["retried_ids"])
+        counter.processed += p["count"]
+        counter.failed -= fixed
         counter.skipped += p["skipped"]
 
     # --- the operations' steps ------------------------------------------------------
@@ -546,7 +563,11 @@ def load(
     total = Tally()
     for batch, duplicates in batches(items, get_id or id_getter(None), batch_size):
         worker.pending_skipped += duplicates
-        tally: Tally = drive(split_until_isolated(batch), perform)
+        known = worker.skip_known(batch)
+        if known is None:
+            tally: Tally = drive(split_until_isolated(batch, None, worker.verify), perform)
+        else:
+            tally = known
         tally.skipped += duplicates
         total.add(tally)
     drive(

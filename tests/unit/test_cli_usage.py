@@ -18,7 +18,7 @@ from graph_checkpoint.cli.options import STATUS_CHOICES
 from graph_checkpoint.cli.shapes import LoaderJSON
 from graph_checkpoint.model import LoaderProgress, RunStatus
 
-COMMANDS = ("list", "show", "failures", "delete", "cleanup", "init")
+COMMANDS = ("list", "show", "failures", "delete", "cleanup", "compact", "init")
 ENV_VARS = ("NEO4J_URI", "NEO4J_USERNAME", "NEO4J_PASSWORD", "NEO4J_DATABASE")
 
 
@@ -71,6 +71,8 @@ def invoke(*args: str) -> tuple[int, str]:
         (["cleanup", "--include-resumable"], 2, "give --keep N, --older-than DURATION, or both"),
         (["cleanup", "--help"], 0, "--include-resumable Also delete incomplete runs that"),
         (["failures", "--help"], 0, "--loader NAME Only the failed items of this loader."),
+        (["compact"], 2, "give a run id (compact RUN_ID or --run-id ID) or --all"),
+        (["compact", "run_1", "--all"], 2, "give a run id or --all, not both"),
         (["list", "--limit", "0"], 2, "Invalid value for '--limit'"),
         (["list", "--status", "sleeping"], 2, "Invalid value for '--status'"),
         (
