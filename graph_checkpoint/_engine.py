@@ -149,13 +149,17 @@ class CallLoader:
 class TxOutcome:
     """What a committed batch transaction did; ``skipped_flushed`` were written to counters.
 
-    ``checked``: the batch was looked up first; ``recorded``: what the lookup found.
+    ``checked``: the batch was looked up first; ``recorded``: what the lookup found;
+    ``found``: some of the batch's own ids were recorded already; ``scattered``: the commit
+    left records a compaction can merge (several int runs, or str ids one record each).
     """
 
     tally: Tally
     skipped_flushed: int = 0
     checked: bool = False
     recorded: Recorded | None = None
+    found: bool = False
+    scattered: bool = False
 
 
 class RecordConflict(Exception):
@@ -214,11 +218,6 @@ class Recorded:
         recorded.strs.update(row["in_chunks"])
         recorded.failed = {item_id: attempts for item_id, attempts in row["failed"]}
         return recorded
-
-    @property
-    def empty(self) -> bool:
-        """True when nothing was recorded for the ids asked about."""
-        return not (self.ranges or self.strs or self.failed)
 
     def covers(self, low: int, high: int) -> bool:
         """True when one processed range holds every int from ``low`` to ``high``."""
@@ -317,19 +316,26 @@ def batch_transaction(
             tally.failed += 1
             if len(tally.failed_ids) < _FAILED_IDS_KEPT:
                 tally.failed_ids.append(item_id)
+    # A record met just below the batch (the previous batch's range) is no sign of a resume.
+    found = bool(tally.skipped or tally.failed or retried_ids)
     if not todo:
         # Nothing to write: the transaction stays read-only and cheap, and the skips are
         # counted with the next batch that writes.
-        return TxOutcome(tally, checked=verify, recorded=recorded)
+        return TxOutcome(tally, checked=verify, recorded=recorded, found=found)
     yield CallLoader(todo)
     skipped = tally.skipped + pending_skipped
-    rows = yield TxQuery(
-        _cypher.query("commit_batch"),
-        commit_params(scope, new_ids + retried_ids, retried_ids, skipped),
-    )
+    params = commit_params(scope, new_ids + retried_ids, retried_ids, skipped)
+    rows = yield TxQuery(_cypher.query("commit_batch"), params)
     committed(rows, scope)
     tally.processed = len(todo)
-    return TxOutcome(tally, skipped_flushed=skipped, checked=verify, recorded=recorded)
+    return TxOutcome(
+        tally,
+        skipped_flushed=skipped,
+        checked=verify,
+        recorded=recorded,
+        found=found,
+        scattered=len(params["ranges"]) > 1 or bool(rows[0]["singles"]),
+    )
 
 
 # --- between transactions ---------------------------------------------------------------
@@ -559,6 +565,8 @@ class WorkerState:
         self.pending_skipped = 0
         self.clean_lookups = 0
         self.known: list[tuple[int, int]] = []
+        #: A commit of this worker left records that compaction can merge.
+        self.scattered = False
 
     @property
     def verify(self) -> bool:
@@ -571,9 +579,10 @@ class WorkerState:
             self.pending_skipped = 0
         else:
             self.pending_skipped += outcome.tally.skipped
+        self.scattered = self.scattered or outcome.scattered
         recorded = outcome.recorded
         if outcome.checked and recorded is not None:
-            self.clean_lookups = self.clean_lookups + 1 if recorded.empty else 0
+            self.clean_lookups = 0 if outcome.found else self.clean_lookups + 1
             wide = [r for r in recorded.ranges if r[1] > r[0]]
             if wide:
                 self.known = wide[-_KNOWN_RANGES:]

@@ -10,6 +10,7 @@
 // scattered over the key space) each id of $ids is looked up instead: the record at or below
 // it and the chunk that may list it, an index seek each. Sparse int ids pass $cap = 0.
 // Parameters: $run_id, $loader, $ids (list of str or int), $lo, $hi (or null), $cap (int)
+CYPHER replan=skip
 CALL () {
   MATCH (p:ProcessedItem)
   WHERE p.run_id = $run_id AND p.loader = $loader AND p.item_id >= $lo AND p.item_id <= $hi

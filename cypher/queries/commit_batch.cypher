@@ -7,10 +7,12 @@
 // Ids in $retried had failed before: their failed records are removed first, and they are
 // recorded like the others. Nothing is written when an id is already recorded by another
 // transaction: `conflict` comes back true and the caller rolls the whole batch back (and tries
-// again after a fresh check). The loader node is written first: it is the lock every writer of
+// again after a fresh check); `singles` counts the str ids that got a record each (compaction
+// packs them later). The loader node is written first: it is the lock every writer of
 // a loader's records takes, so two transactions never record overlapping ids, whatever their
 // form; it is held only from here to the commit.
 // Parameters: $run_id, $loader, $shard, $ranges (list of [int, int]), $strs (list of str), $retried (list), $count (int), $skipped (int)
+CYPHER replan=skip
 MATCH (l:CheckpointLoader {run_id: $run_id, loader: $loader})
 SET l.updated_at = datetime()
 WITH l.updated_at AS now
@@ -119,4 +121,4 @@ CALL (clear, fixed, now) {
       c.skipped = c.skipped + $skipped,
       c.updated_at = now
 }
-RETURN NOT clear AS conflict
+RETURN NOT clear AS conflict, CASE WHEN as_chunk THEN 0 ELSE size($strs) END AS singles

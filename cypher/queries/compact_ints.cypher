@@ -13,6 +13,7 @@
 // covered never changes, so a lookup between two of these transactions is still exact.
 // No rows come back when the run is being deleted or has no such loader.
 // Parameters: $run_id, $loader, $from (int), $batch (int)
+CYPHER replan=skip
 MATCH (r:CheckpointRun {run_id: $run_id})
 WHERE r.status <> 'deleting'
 MATCH (l:CheckpointLoader {run_id: $run_id, loader: $loader})

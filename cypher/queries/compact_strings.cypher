@@ -15,6 +15,7 @@
 // lookup between two of these transactions is still exact.
 // No rows come back when the run is being deleted or has no such loader.
 // Parameters: $run_id, $loader, $after (str), $batch (int), $chunk_ids (int), $max_chunks (int)
+CYPHER replan=skip
 MATCH (r:CheckpointRun {run_id: $run_id})
 WHERE r.status <> 'deleting'
 MATCH (l:CheckpointLoader {run_id: $run_id, loader: $loader})

@@ -1,6 +1,7 @@
 // Ends one loader of a run with 'completed', 'failed' or 'interrupted'; a completed loader
 // with items still recorded as failed ends 'completed_with_failures'.
 // Parameters: $run_id, $loader, $status
+CYPHER replan=skip
 MATCH (l:CheckpointLoader {run_id: $run_id, loader: $loader})
 WITH l, COLLECT {
   MATCH (c:CheckpointCounter)

@@ -3,6 +3,7 @@
 // item's own or a range reaching it, else the chunk at or below it, when the chunk lists it:
 // two index seeks, whatever the size of the run. Run it yourself to ask "did run R load X?".
 // Parameters: $run_id, $loader, $item_id
+CYPHER replan=skip
 CALL () {
   MATCH (p:ProcessedItem)
   WHERE p.run_id = $run_id AND p.loader = $loader AND p.item_id <= $item_id

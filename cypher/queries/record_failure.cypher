@@ -2,6 +2,7 @@
 // worker processed meanwhile is left as processed (no row comes back). Takes the loader lock
 // first, like every writer of records, so the check and the write see the same records.
 // Parameters: $run_id, $loader, $shard, $item_id, $error_type, $error
+CYPHER replan=skip
 MATCH (l:CheckpointLoader {run_id: $run_id, loader: $loader})
 SET l.updated_at = datetime()
 WITH l.updated_at AS now

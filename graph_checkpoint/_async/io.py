@@ -211,7 +211,9 @@ async def run_loader(
         for worker in load.workers:
             await executor.run(_ops.add_skipped(run_id, name, worker.shard, worker.take_pending()))
         status = RunStatus.COMPLETED
-        if options.compact and load.result.processed:
+        # Records this call wrote as single ranges and chunks are already as compact as
+        # they get: only a call that scattered some pays for a compaction.
+        if options.compact and any(worker.scattered for worker in load.workers):
             await _compact(executor, run_id, name)
     except BaseException as exc:
         status = _engine.status_after(exc)

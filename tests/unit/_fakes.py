@@ -255,9 +255,9 @@ class FakeGraph:
                 return self._check_items(step.params)
             if "strs" in step.params:
                 if self._conflicts(step.params):
-                    return [{"conflict": True}]
+                    return [{"conflict": True, "singles": 0}]
                 staged_commits.append(step.params)
-                return [{"conflict": False}]
+                return [{"conflict": False, "singles": len(step.params["strs"])}]
             raise AssertionError(f"unexpected query in a batch transaction: {step.params}")
 
         outcome: TxOutcome = drive(

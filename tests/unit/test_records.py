@@ -10,6 +10,7 @@ from graph_checkpoint._engine import (
     RecordConflict,
     Recorded,
     Tally,
+    TxOutcome,
     TxQuery,
     WorkerState,
     commit_params,
@@ -71,14 +72,14 @@ def test_an_int_is_not_taken_for_its_str_twin():
 
 
 def test_no_rows_means_nothing_recorded():
-    assert Recorded.from_rows([]).empty
+    assert Recorded.from_rows([]) == Recorded()
 
 
 def test_a_commit_refused_for_a_conflict_is_a_collision():
     with pytest.raises(RecordConflict) as caught:
-        committed([{"conflict": True}], make_scope())
+        committed([{"conflict": True, "singles": 0}], make_scope())
     assert is_collision(caught.value)
-    committed([{"conflict": False}], make_scope())  # written: nothing raised
+    committed([{"conflict": False, "singles": 0}], make_scope())  # written: nothing raised
 
 
 def test_a_commit_for_a_deleted_loader_says_so():
@@ -99,6 +100,16 @@ def test_a_fresh_load_stops_looking_batches_up_after_two_clean_lookups():
     assert tally == Tally(processed=40)
     assert check_queries(graph) == 2  # of 10 batches
     assert graph.ids_with_status("processed") == set(range(40))
+
+
+def test_records_just_below_a_batch_do_not_keep_a_fresh_load_looking_up():
+    # The lookup of a sequential load meets the previous batch's range below its interval:
+    # none of its own ids, so the lookups still count as clean.
+    worker = WorkerState(shard=0)
+    below = Recorded(ranges=[(0, 999)])
+    for _ in range(2):
+        worker.committed(TxOutcome(Tally(processed=1000), 1, checked=True, recorded=below))
+    assert not worker.verify
 
 
 def test_a_resume_keeps_looking_up_while_it_finds_records():
