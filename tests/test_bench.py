@@ -63,11 +63,28 @@ EXPECTED_LIGHT = {
 }
 
 
+def schema_names(driver: neo4j.Driver, database: str | None) -> set[str]:
+    """The names of the database's constraints and (non-lookup) indexes."""
+    records, _, _ = driver.execute_query(
+        "SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name", database_=database
+    )
+    return {record["name"] for record in records}
+
+
 @pytest.fixture
 def scratch_database(clean_neo4j: neo4j.Driver, neo4j_server: Neo4jServer) -> Iterator[None]:
-    """An empty database before the benchmark, and again after it (it leaves reference data)."""
+    """An empty database before the benchmark, and again after it: without the reference
+    data and the schema it created (a unique :Person id would break later tests' loads)."""
+    database = neo4j_server.database
+    before = schema_names(clean_neo4j, database)
     yield
-    clear_database(clean_neo4j, neo4j_server.database)
+    clear_database(clean_neo4j, database)
+    records, _, _ = clean_neo4j.execute_query("SHOW CONSTRAINTS YIELD name", database_=database)
+    for name in sorted({r["name"] for r in records} - before):
+        # Names are the benchmark's own constants, never user input; DDL takes no parameters.
+        clean_neo4j.execute_query(f"DROP CONSTRAINT `{name}` IF EXISTS", database_=database)
+    for name in sorted(schema_names(clean_neo4j, database) - before):
+        clean_neo4j.execute_query(f"DROP INDEX `{name}` IF EXISTS", database_=database)
 
 
 @pytest.mark.slow
