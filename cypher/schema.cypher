@@ -26,6 +26,10 @@ FOR (c:ProcessedChunk) ON (c.run_id, c.loader, c.item_id);
 CREATE CONSTRAINT checkpoint_loader_key IF NOT EXISTS
 FOR (l:CheckpointLoader) REQUIRE (l.run_id, l.loader) IS UNIQUE;
 
+// The processes (and Spark tasks) that joined a run, one node per (run, participant name).
+CREATE CONSTRAINT checkpoint_participant_key IF NOT EXISTS
+FOR (p:CheckpointParticipant) REQUIRE (p.run_id, p.name) IS UNIQUE;
+
 // Striped progress counters: concurrent batches update different shards, never one hot node.
 CREATE CONSTRAINT checkpoint_counter_key IF NOT EXISTS
 FOR (c:CheckpointCounter) REQUIRE (c.run_id, c.loader, c.shard) IS UNIQUE;

@@ -35,7 +35,7 @@ from .loader import (
     CheckpointedLoader,
     checkpoint_loader,
 )
-from .model import LoaderProgress, LoadResult, RunInfo, RunStatus
+from .model import LoaderProgress, LoadResult, ParticipantInfo, RunInfo, RunStatus
 from .progress import Progress
 
 __version__ = "0.1.0"
@@ -63,6 +63,7 @@ __all__ = [
     "LoadResult",
     "LoaderCheckpoint",
     "LoaderProgress",
+    "ParticipantInfo",
     "Progress",
     "Run",
     "RunInfo",

@@ -12,16 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import socket
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import neo4j.exceptions as neo4j_errors
 
 from ._items import ItemId, validate_loader_name
+from ._process import abandoned, process_alive, reclaim, this_process
 from .errors import (
     ConfigMismatchError,
     GraphCheckpointError,
@@ -30,7 +29,7 @@ from .errors import (
     RunNotFoundError,
     RunStateError,
 )
-from .model import STALE_AFTER, LoaderProgress, RunInfo, RunStatus
+from .model import STALE_AFTER, LoaderProgress, ParticipantInfo, RunInfo, RunStatus
 
 T = TypeVar("T")
 
@@ -67,10 +66,6 @@ Op = Generator[Step, Any, T]
 """An operation: yields steps, is sent their records, and returns a ``T``."""
 
 _ERROR_LIMIT = 2000
-
-
-def _host_and_pid() -> dict[str, Any]:
-    return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
 def config_json(config: Mapping[str, Any] | None) -> str | None:
@@ -193,7 +188,7 @@ def _create(
         "config": payload,
         "open_key": key,
         "take_key": take_key,
-        **_host_and_pid(),
+        **this_process(),
     }
     records = yield Write("create_run", params, conflict_ok=True)
     return RunInfo.from_record(records[0]["run"]) if records else None
@@ -276,7 +271,7 @@ def resume_run(
             "adopt_key": adopt_key,
             "config": new_config,
             "config_key": open_key(new_config),
-            **_host_and_pid(),
+            **this_process(),
         },
         conflict_ok=True,
     )
@@ -359,7 +354,7 @@ def _report_other_configs(config: Mapping[str, Any] | None, others: list[dict[st
 
 
 def finish_run(run_id: str, status: RunStatus, error: BaseException | str | None) -> Op[RunInfo]:
-    """End a run with ``status``: completed, failed or interrupted."""
+    """End a run with ``status`` whatever its participants do: completed, failed or interrupted."""
     message = None if error is None else ": ".join(error_text(error))
     records = yield Write(
         "finish_run", {"run_id": run_id, "status": status.value, "error": message}
@@ -369,9 +364,126 @@ def finish_run(run_id: str, status: RunStatus, error: BaseException | str | None
     return RunInfo.from_record(records[0]["run"])
 
 
-def heartbeat(run_id: str) -> Op[None]:
-    """Refresh the run's updated_at."""
-    yield Write("heartbeat", {"run_id": run_id})
+COORDINATOR = "coordinator"
+PARTICIPANT = "participant"
+
+
+def participants(run_id: str) -> Op[list[ParticipantInfo]]:
+    """Every process that joined ``run_id``, oldest first.
+
+    A running participant of this host whose process is gone is stale at once, without
+    waiting for its heartbeat to age.
+    """
+    records = yield Read("participants", {"run_id": run_id})
+    parts = [ParticipantInfo.from_record(r["participant"], now=r["now"]) for r in records]
+    return [
+        replace(p, state="stale") if p.live and process_alive(p.host, p.pid) is False else p
+        for p in parts
+    ]
+
+
+def _dead(parts: list[ParticipantInfo]) -> list[str]:
+    """Running participants that are not live any more: passed to the queries that would
+    otherwise wait for their heartbeat to go stale."""
+    names = {p.name for p in parts if p.state == "stale"}
+    if parts:
+        names.update(abandoned(parts[0].run_id))
+    return sorted(names)
+
+
+def check_participant_name(name: object) -> None:
+    """Refuse a participant name given by the caller that is not a non-empty str."""
+    if name is None:
+        return
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidConfigError(f"participant must be a non-empty str, got {name!r}")
+    check_text("participant name", name)
+
+
+def join_run(
+    run_id: str, name: str | None, fresh: str, role: str
+) -> Op[tuple[ParticipantInfo, RunInfo]]:
+    """Register this process as a participant (or the coordinator) of ``run_id``.
+
+    ``name`` None takes the place of an anonymous participant of the same role that stopped
+    without finishing, or registers as ``fresh``. A named place still held by a live
+    process is refused with :class:`RunStateError`.
+    """
+    dead = _dead((yield from participants(run_id)))
+    records = yield Write(
+        "join_run",
+        {
+            "run_id": run_id,
+            "name": name,
+            "fresh": fresh,
+            "role": role,
+            "stale_seconds": int(STALE_AFTER.total_seconds()),
+            "dead": dead,
+            **this_process(),
+        },
+    )
+    if not records:
+        raise RunStateError(f"run {run_id} is being deleted; start a new run instead")
+    joined = ParticipantInfo.from_record(records[0]["participant"], now=records[0]["now"])
+    if records[0]["busy"]:
+        raise RunStateError(
+            f"participant {joined.name!r} of run {run_id} is live in pid {joined.pid} on"
+            f" {joined.host}: give each process its own participant name (or none), or wait"
+            f" for that process to end (one that died shows stale after"
+            f" {int(STALE_AFTER.total_seconds())} s)"
+        )
+    reclaim(run_id, joined.name)
+    return joined, RunInfo.from_record(records[0]["run"], now=records[0]["now"])
+
+
+def end_participation(
+    run_id: str,
+    name: str,
+    status: RunStatus,
+    error: BaseException | str | None,
+    counts: tuple[int, int],
+    coordinator: bool,
+) -> Op[tuple[RunInfo, list[str]]]:
+    """End this process's part in ``run_id`` with ``status`` and settle the run.
+
+    The run ends when no other participant is live (completed when every participant is
+    done), or when the coordinator ends; see ``cypher/queries/end_participant.cypher``.
+    Returns the run and the names of the participants still loading.
+    """
+    message = None if error is None else ": ".join(error_text(error))
+    dead = _dead((yield from participants(run_id)))
+    records = yield Write(
+        "end_participant",
+        {
+            "run_id": run_id,
+            "name": name,
+            "status": status.value,
+            "error": message,
+            "items": counts[0],
+            "failed": counts[1],
+            "coordinator": coordinator,
+            "stale_seconds": int(STALE_AFTER.total_seconds()),
+            "dead": dead,
+            **this_process(),
+        },
+    )
+    if not records:
+        raise RunNotFoundError(f"run {run_id!r} was deleted while it ran")
+    return RunInfo.from_record(records[0]["run"]), list(records[0]["live"])
+
+
+def heartbeat(run_id: str, name: str | None = None, counts: tuple[int, int] = (0, 0)) -> Op[None]:
+    """Refresh the run's updated_at, and participant ``name``'s with its counts."""
+    yield Write(
+        "heartbeat",
+        {
+            "run_id": run_id,
+            "name": name,
+            "items": counts[0],
+            "failed": counts[1],
+            **this_process(),
+        },
+    )
 
 
 def start_loader(run_id: str, loader: str, total: int | None) -> Op[None]:

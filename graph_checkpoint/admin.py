@@ -26,22 +26,20 @@ chunks (``_compaction``), also in bounded transactions, and safely while loads r
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import _cypher
+from . import _cypher, _process
 from ._compaction import COMPACT_BATCH, CompactStats, compact_loader
 from ._connection import translate_error
-from ._ops import Op, Read, Write, get_run
+from ._ops import Op, Read, Write, get_run, participants
 from ._sync.manager import CheckpointManager, executor_of
 from ._values import native
 from .errors import GraphCheckpointError, RunNotFoundError, RunStateError
-from .model import STALE_AFTER, LoaderProgress, RunInfo, RunStatus
+from .model import STALE_AFTER, LoaderProgress, ParticipantInfo, RunInfo, RunStatus
 
 __all__ = [
     "COMPACT_BATCH",
@@ -169,10 +167,12 @@ class RunDetails(RunSummary):
     """Everything :func:`run_details` knows about one run.
 
     ``failures`` are the most recently failed items, newest first (at most the number
-    asked for); ``RunSummary.failed`` counts all of them.
+    asked for); ``RunSummary.failed`` counts all of them. ``participants`` are the processes
+    that joined the run, oldest first.
     """
 
     failures: tuple[FailedItemInfo, ...] = ()
+    participants: tuple[ParticipantInfo, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -266,8 +266,6 @@ class CompactResult:
 
 ProgressCallback = Callable[[DeleteProgress], Any]
 
-_GENERIC_HOSTS = frozenset({"", "localhost", "localhost.localdomain"})
-
 
 def process_alive(run: RunInfo) -> bool | None:
     """Whether the process recorded on ``run`` still exists; None when that cannot be told.
@@ -277,21 +275,12 @@ def process_alive(run: RunInfo) -> bool | None:
     False when it is gone. None for a run of another host, without a pid, from a host with a
     generic name (``localhost``: other machines may have it too), or on Windows, where there
     is no harmless way to probe a pid. A pid the system gave to a new process since counts as
-    alive: the heartbeat still tells in the end.
+    alive: the heartbeat still tells in the end. None as well while several participants
+    run: the run's pid is only the last one to join, and the others keep its heartbeat.
     """
-    if not isinstance(run.pid, int) or run.pid <= 0 or run.host is None or os.name == "nt":
+    if run.running_participants > 1:
         return None
-    if run.host in _GENERIC_HOSTS or run.host != socket.gethostname():
-        return None
-    try:
-        os.kill(run.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except (OSError, OverflowError):
-        return None
-    return True
+    return _process.process_alive(run.host, run.pid)
 
 
 def is_live(run: RunInfo) -> bool:
@@ -347,10 +336,12 @@ def _details_op(run_id: str, failures: int) -> Op[RunDetails]:
     recent: list[dict[str, Any]] = []
     if failures > 0:
         recent = yield Read("recent_failures", {"run_id": run_id, "limit": failures})
+    joined = yield from participants(run_id)
     return RunDetails(
         run=info,
         loaders=tuple(LoaderProgress.from_record(p) for p in progress),
         failures=tuple(FailedItemInfo.from_record(run_id, r) for r in recent),
+        participants=tuple(joined),
     )
 
 

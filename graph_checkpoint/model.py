@@ -11,7 +11,14 @@ from typing import Any
 
 from ._values import native
 
-__all__ = ["STALE_AFTER", "LoadResult", "LoaderProgress", "RunInfo", "RunStatus"]
+__all__ = [
+    "STALE_AFTER",
+    "LoadResult",
+    "LoaderProgress",
+    "ParticipantInfo",
+    "RunInfo",
+    "RunStatus",
+]
 
 
 class RunStatus(str, Enum):
@@ -54,6 +61,8 @@ class RunInfo:
     ``manager.run(config=...)`` with its config resumes (an incomplete run that no newer run
     with the same config replaced). ``active`` is the time processes spent on the run (up to
     the last heartbeat of one that died), ``duration`` the wall time from start to finish.
+    ``running_participants`` is how many of its participants say they are running (as read
+    by ``get_run`` and the listings; 0 where not read).
     """
 
     run_id: str
@@ -71,6 +80,7 @@ class RunInfo:
     open: bool = False
     active_seconds: float | None = None
     resumed_at: datetime | None = None
+    running_participants: int = 0
 
     @classmethod
     def from_record(
@@ -103,6 +113,7 @@ class RunInfo:
             open=node.get("open_key") is not None,
             active_seconds=node.get("active_seconds"),
             resumed_at=native(node.get("resumed_at")),
+            running_participants=int(node.get("running_participants") or 0),
         )
 
     @property
@@ -131,6 +142,69 @@ class RunInfo:
     def display_status(self) -> RunStatus:
         """The status as shown to people: ``stale`` for a running run whose process died."""
         return RunStatus.STALE if self.stale else self.status
+
+
+@dataclass(frozen=True)
+class ParticipantInfo:
+    """One process (or Spark task) that joined a run: a ``:CheckpointParticipant`` node.
+
+    ``state`` is ``running``, ``stale`` (running, but its heartbeat stopped: its process
+    died), ``done`` (it went through its input), ``failed`` or ``interrupted``. ``role`` is
+    ``participant`` for a process that loads, ``coordinator`` for one that only says when
+    the input is done (a Spark driver). ``items`` and ``failed`` are what it loaded and
+    recorded as failed, as of its last heartbeat; ``joins`` counts the processes that took
+    this place (a resumed process takes the place of one that died).
+    """
+
+    run_id: str
+    name: str
+    state: str
+    role: str = "participant"
+    host: str | None = None
+    pid: int | None = None
+    items: int = 0
+    failed: int = 0
+    joins: int = 0
+    joined_at: datetime | None = None
+    updated_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+
+    @classmethod
+    def from_record(
+        cls, node: Mapping[str, Any], now: Any = None, stale_after: timedelta = STALE_AFTER
+    ) -> ParticipantInfo:
+        """Build from a ``p {.*}`` map; ``now`` (server time) decides staleness."""
+        updated = native(node.get("updated_at"))
+        now_native = native(now)
+        state = node.get("status") or "running"
+        if (
+            state == "running"
+            and updated is not None
+            and now_native is not None
+            and now_native - updated > stale_after
+        ):
+            state = "stale"
+        return cls(
+            run_id=node["run_id"],
+            name=node["name"],
+            state=state,
+            role=node.get("role") or "participant",
+            host=node.get("host"),
+            pid=node.get("pid"),
+            items=int(node.get("items") or 0),
+            failed=int(node.get("failed") or 0),
+            joins=int(node.get("joins") or 0),
+            joined_at=native(node.get("joined_at")),
+            updated_at=updated,
+            finished_at=native(node.get("finished_at")),
+            error=node.get("error"),
+        )
+
+    @property
+    def live(self) -> bool:
+        """True while its process works on the run (running with a fresh heartbeat)."""
+        return self.state == "running"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner, Result
 from rich.console import Console
 
-from graph_checkpoint import CheckpointManager, _cypher, admin, checkpoint_loader
+from graph_checkpoint import CheckpointManager, _cypher, _process, admin, checkpoint_loader
 from graph_checkpoint.cli import main, parse_duration, render
 from graph_checkpoint.pytest_plugin import Neo4jServer
 
@@ -190,7 +190,7 @@ def make_stale(driver: neo4j.Driver, run_id: str) -> None:
 
 
 checks_processes = pytest.mark.skipif(
-    os.name == "nt" or socket.gethostname() in admin._GENERIC_HOSTS,
+    os.name == "nt" or socket.gethostname() in _process._GENERIC_HOSTS,
     reason="runs' processes are only checked on a POSIX host with a name of its own",
 )
 """For tests of runs whose process is gone: process_alive() can tell only there."""
@@ -398,8 +398,10 @@ def test_show_run_with_failures(cli: Any, manager: CheckpointManager) -> None:
     assert "Most recent failed items (2 of 4" in same.stdout
 
     doc = json.loads(cli("show", run_id, "--json", "--failures", "3").stdout)
-    assert set(doc) == {"run", "recent_failures", "resume"}
+    assert set(doc) == {"run", "participants", "recent_failures", "resume"}
     assert set(doc["run"]) == RUN_KEYS
+    [participant] = doc["participants"]
+    assert (participant["state"], participant["items"], participant["failed"]) == ("done", 96, 4)
     assert doc["run"]["failed"] == 4 and doc["run"]["processed"] == 96
     assert len(doc["recent_failures"]) == 3
     assert all(set(f) == FAILURE_KEYS for f in doc["recent_failures"])

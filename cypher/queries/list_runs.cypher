@@ -3,6 +3,8 @@
 // nodes only, never the processed items, so it stays cheap for runs of any size.
 // $status matches the stored status, or 'stale' for a running run whose heartbeat is older
 // than $stale_seconds; $loader keeps runs that have a loader of that name.
+// running_participants: how many participants say they are running; with more than one,
+// the run's own pid (the last to join) does not tell whether the run is still loading.
 // Parameters: $status (str or null), $loader (str or null), $limit (int), $stale_seconds (int)
 WITH datetime() AS now
 MATCH (r:CheckpointRun)
@@ -34,5 +36,8 @@ CALL (r) {
     updated_at: CASE WHEN last_batch_at > l.updated_at THEN last_batch_at ELSE l.updated_at END
   }) AS loaders
 }
-RETURN r {.*} AS run, loaders, now
+RETURN r {.*, running_participants: COUNT {
+  MATCH (p:CheckpointParticipant)
+  WHERE p.run_id = r.run_id AND p.name IS NOT NULL AND p.status = 'running'
+}} AS run, loaders, now
 ORDER BY r.started_at DESC, r.run_id DESC

@@ -148,12 +148,14 @@ class AsyncLoaderCheckpoint:
                     await session.execute_write(work)
             except _engine.RecordConflict:
                 return False
+            run._mark(processed=1)  # noqa: SLF001
             return True
         try:
             await work(tx)
         except (_engine.RecordConflict, neo4j_errors.ConstraintError) as exc:
             # Recorded by another transaction: ``tx`` must not commit a second copy.
             raise ItemAlreadyProcessedError(run.run_id, self.loader, item_id) from exc
+        run._mark(processed=1)  # noqa: SLF001
         return True
 
     def _scope(self, run: AsyncRun) -> _engine.Scope:
@@ -185,9 +187,11 @@ class AsyncLoaderCheckpoint:
         """
         check_item_id(item_id, item_id)
         run = await self._start()
-        return await self._executor.run(
+        attempts = await self._executor.run(
             _ops.record_failure(run.run_id, self.loader, self._shard, item_id, error)
         )
+        run._mark(failed=1)  # noqa: SLF001
+        return attempts
 
     async def get_progress_stats(self) -> dict[str, Any]:
         """This loader's figures: processed, failed, skipped, total, percent, status, times."""

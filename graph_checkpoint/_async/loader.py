@@ -59,6 +59,7 @@ class AsyncCheckpointContext:
             items,
             self._get_id,
             self.options,
+            track=self.run._track,  # noqa: SLF001
         )
         add_result(self.result, result)
         return result
@@ -111,4 +112,5 @@ class AsyncCheckpointedLoader:
             self.options,
             args,
             kwargs,
+            track=run._track,  # noqa: SLF001
         )

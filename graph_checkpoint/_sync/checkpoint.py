@@ -146,12 +146,14 @@ class LoaderCheckpoint:
                     session.execute_write(work)
             except _engine.RecordConflict:
                 return False
+            run._mark(processed=1)  # noqa: SLF001
             return True
         try:
             work(tx)
         except (_engine.RecordConflict, neo4j_errors.ConstraintError) as exc:
             # Recorded by another transaction: ``tx`` must not commit a second copy.
             raise ItemAlreadyProcessedError(run.run_id, self.loader, item_id) from exc
+        run._mark(processed=1)  # noqa: SLF001
         return True
 
     def _scope(self, run: Run) -> _engine.Scope:
@@ -183,9 +185,11 @@ class LoaderCheckpoint:
         """
         check_item_id(item_id, item_id)
         run = self._start()
-        return self._executor.run(
+        attempts = self._executor.run(
             _ops.record_failure(run.run_id, self.loader, self._shard, item_id, error)
         )
+        run._mark(failed=1)  # noqa: SLF001
+        return attempts
 
     def get_progress_stats(self) -> dict[str, Any]:
         """This loader's figures: processed, failed, skipped, total, percent, status, times."""

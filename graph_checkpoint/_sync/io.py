@@ -149,11 +149,18 @@ def run_loader(
     options: LoaderOptions,
     extra_args: tuple[Any, ...] = (),
     extra_kwargs: dict[str, Any] | None = None,
+    track: Callable[[LoadResult, bool], None] | None = None,
 ) -> LoadResult:
-    """Load ``items`` through ``loader(tx, batch, *args, **kwargs)``, checkpointed."""
+    """Load ``items`` through ``loader(tx, batch, *args, **kwargs)``, checkpointed.
+
+    ``track(result, running)`` is handed the load's result as it starts (``running``) and as
+    it ends, to follow its counts while it runs.
+    """
     kwargs = extra_kwargs or {}
     name = options.name
     load = _engine.Load(run_id, options, items)
+    if track is not None:
+        track(load.result, True)
     executor.run(_ops.start_loader(run_id, name, load.total))
     load.begin()
     # Each worker writes through its own session: sessions are not safe to share.
@@ -222,6 +229,8 @@ def run_loader(
         raise
     finally:
         load.close()
+        if track is not None:
+            track(load.result, False)
         for session in sessions.values():
             session.close()
         try:

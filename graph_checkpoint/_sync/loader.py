@@ -59,6 +59,7 @@ class CheckpointContext:
             items,
             self._get_id,
             self.options,
+            track=self.run._track,  # noqa: SLF001
         )
         add_result(self.result, result)
         return result
@@ -109,4 +110,5 @@ class CheckpointedLoader:
             self.options,
             args,
             kwargs,
+            track=run._track,  # noqa: SLF001
         )

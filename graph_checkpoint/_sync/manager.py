@@ -11,9 +11,9 @@ from typing import Any
 
 import neo4j
 
-from .. import _ops
+from .. import _ops, _process
 from .._compat import Util
-from ..model import LoaderProgress, RunInfo
+from ..model import LoaderProgress, ParticipantInfo, RunInfo
 from .io import Executor
 from .run import Run
 
@@ -68,6 +68,8 @@ class CheckpointManager:
         *,
         run_id: str | None = None,
         force: bool = False,
+        participant: str | None = None,
+        coordinator: bool = False,
     ) -> Run:
         """Resume the newest incomplete run whose config equals ``config``, else start one.
 
@@ -75,10 +77,19 @@ class CheckpointManager:
         processes given the same id work on one run. Use the result as a context manager:
         the run is completed when the block ends, interrupted on Ctrl-C or a transient
         failure, and failed on any other exception.
+
+        Every process that opens a run takes part in it: ``participant`` names this
+        process's part (say ``"shard-3"`` when each process loads a part of the input, so a
+        restarted shard takes its own place back); without it the process is ``host:pid``
+        and takes the place of one that died. With several participants the run is
+        completed when the last one still loading is done and all are. ``coordinator=True``
+        opens the run for a process that only knows when the input is exhausted (a Spark
+        driver): its completion completes the run, whatever the participants did.
         """
         self._executor.ensure_schema()
+        _ops.check_participant_name(participant)
         info = self._executor.run(_ops.open_run(description, config, run_id, force))
-        return self._open(info)
+        return self._open(info, participant, coordinator)
 
     def start_run(
         self,
@@ -86,10 +97,17 @@ class CheckpointManager:
         config: Mapping[str, Any] | None = None,
         *,
         run_id: str | None = None,
+        participant: str | None = None,
+        coordinator: bool = False,
     ) -> Run:
-        """Start a new run. End it with ``run.complete()`` or ``run.fail(error)``."""
+        """Start a new run. End it with ``run.complete()`` or ``run.fail(error)``.
+
+        ``participant`` and ``coordinator`` as for :meth:`run`.
+        """
         self._executor.ensure_schema()
-        return self._open(self._executor.run(_ops.create_run(description, config, run_id)))
+        _ops.check_participant_name(participant)
+        info = self._executor.run(_ops.create_run(description, config, run_id))
+        return self._open(info, participant, coordinator)
 
     def resume_run(
         self,
@@ -97,14 +115,19 @@ class CheckpointManager:
         config: Mapping[str, Any] | None = None,
         *,
         force: bool = False,
+        participant: str | None = None,
+        coordinator: bool = False,
     ) -> Run:
         """Resume ``run_id``, or the newest incomplete run when it is None.
 
         Raises :class:`RunNotFoundError` for an unknown id, and :class:`ConfigMismatchError`
         when ``config`` has other keys than the stored config (``force=True`` overrides).
+        ``participant`` and ``coordinator`` as for :meth:`run`.
         """
         self._executor.ensure_schema()
-        return self._open(self._executor.run(_ops.resume_run(run_id, config, force)))
+        _ops.check_participant_name(participant)
+        info = self._executor.run(_ops.resume_run(run_id, config, force))
+        return self._open(info, participant, coordinator)
 
     def get_run(self, run_id: str) -> RunInfo:
         """Read one run. Raises :class:`RunNotFoundError` for an unknown id."""
@@ -113,6 +136,10 @@ class CheckpointManager:
     def progress(self, run_id: str) -> list[LoaderProgress]:
         """Per-loader progress of a run."""
         return self._executor.run(_ops.loader_progress(run_id))
+
+    def participants(self, run_id: str) -> list[ParticipantInfo]:
+        """The processes that joined a run (host, pid, items, last heartbeat, state)."""
+        return self._executor.run(_ops.participants(run_id))
 
     @property
     def current_run(self) -> Run | None:
@@ -138,11 +165,27 @@ class CheckpointManager:
             except Exception as exc:
                 log.warning("could not mark run %s interrupted: %s", run.run_id, exc)
 
-    def _open(self, info: RunInfo) -> Run:
-        run = Run(self, info, self._executor)
+    def _open(self, info: RunInfo, participant: str | None, coordinator: bool) -> Run:
+        reserved = _process.reserve_name(info.run_id)
+        role = _ops.COORDINATOR if coordinator else _ops.PARTICIPANT
+        try:
+            # The run as the join left it: it may have re-opened a run that another
+            # participant settled a moment ago.
+            joined, info = self._executor.run(
+                _ops.join_run(info.run_id, participant, reserved, role)
+            )
+        except BaseException:
+            _process.release_name(info.run_id, reserved)
+            raise
+        run = Run(self, info, self._executor, joined, reserved)
         with self._lock:
             self._open_runs.append(run)
-        log.info("run %s %s", info.run_id, "resumed" if info.resumes else "started")
+        log.info(
+            "run %s %s; this process takes part as %s",
+            info.run_id,
+            "resumed" if info.resumes else "started",
+            joined.name,
+        )
         return run
 
 

@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from .. import _engine, _ops
+from .. import _engine, _ops, _process
 from .._compat import Heartbeat
 from ..errors import RunStateError
-from ..model import LoaderProgress, RunInfo, RunStatus
+from ..model import LoaderProgress, LoadResult, ParticipantInfo, RunInfo, RunStatus
 
 if TYPE_CHECKING:
     from .io import Executor
@@ -31,13 +32,31 @@ class Run:
     interrupted on Ctrl-C or a transient failure, failed on any other exception). While it is open a
     background heartbeat keeps ``updated_at`` fresh, so a run whose process died shows as
     stale.
+
+    This process takes part in the run as :attr:`participant`. Several processes may share
+    one run: each one's end only ends its own part, and the run itself is completed when the
+    last live participant is done and every participant is (or when a coordinator, opened
+    with ``coordinator=True``, completes it: it knows when the input is exhausted).
     """
 
-    def __init__(self, manager: CheckpointManager, info: RunInfo, executor: Executor) -> None:
+    def __init__(
+        self,
+        manager: CheckpointManager,
+        info: RunInfo,
+        executor: Executor,
+        participant: ParticipantInfo,
+        reserved: str,
+    ) -> None:
         self.manager = manager
         self.info = info
+        self.participant = participant
         self._executor = executor
         self._closed = False
+        self._results: list[LoadResult] = []
+        self._marked = [0, 0]
+        # Loads and manual marks of the run may run in threads of their own.
+        self._count_lock = threading.Lock()
+        self._reserved = reserved
         self._heartbeat = Heartbeat(
             manager.heartbeat_interval, self._beat, name=f"heartbeat of run {info.run_id}"
         )
@@ -49,6 +68,11 @@ class Run:
     def run_id(self) -> str:
         """The run's id, e.g. ``run_20261128_143022``."""
         return self.info.run_id
+
+    @property
+    def coordinator(self) -> bool:
+        """True when this process coordinates the run: its :meth:`complete` completes it."""
+        return self.participant.role == _ops.COORDINATOR
 
     @property
     def closed(self) -> bool:
@@ -67,21 +91,36 @@ class Run:
         """Per-loader progress, read from the database."""
         return self._executor.run(_ops.loader_progress(self.run_id))
 
+    def participants(self) -> list[ParticipantInfo]:
+        """Every process that joined the run, read from the database, oldest first."""
+        return self._executor.run(_ops.participants(self.run_id))
+
     def refresh(self) -> RunInfo:
         """Re-read the run node."""
         self.info = self._executor.run(_ops.get_run(self.run_id))
         return self.info
 
     def complete(self) -> RunInfo:
-        """Mark the run completed."""
+        """This process went through its input: mark its part done, and the run completed.
+
+        The run is completed when no other participant still loads and every one is done; a
+        participant that died leaves the run interrupted (resumable). A coordinator's
+        ``complete()`` completes the run outright.
+        """
         return self._finish(RunStatus.COMPLETED, None)
 
     def fail(self, error: BaseException | str) -> RunInfo:
-        """Mark the run failed with ``error``; it can be resumed later."""
+        """Mark this process's part failed with ``error``; the run can be resumed later.
+
+        The run fails too unless another participant still loads (then it decides).
+        """
         return self._finish(RunStatus.FAILED, error)
 
     def interrupt(self, error: BaseException | str | None = None) -> RunInfo:
-        """Mark the run interrupted (stopped on purpose or by a transient fault); resumable."""
+        """Mark this process's part interrupted (stopped on purpose or by a transient fault).
+
+        The run is interrupted too, resumable, unless another participant still loads.
+        """
         return self._finish(RunStatus.INTERRUPTED, error)
 
     def _finish(
@@ -90,13 +129,61 @@ class Run:
         self.check_open()
         # Stopped first, so it is stopped even when the write below fails (server gone).
         self._heartbeat.stop()
-        self.info = self._executor.run(_ops.finish_run(self.run_id, status, error), retry=retry)
+        end = _ops.end_participation(
+            self.run_id, self.participant.name, status, error, self._counts(), self.coordinator
+        )
+        try:
+            self.info, live = self._executor.run(end, retry=retry)
+        except BaseException:
+            # The next run object this process opens on the run takes this participant's
+            # place instead of waiting for its heartbeat to go stale.
+            _process.abandon(self.run_id, self.participant.name)
+            raise
+        finally:
+            _process.release_name(self.run_id, self._reserved)
         self._closed = True
-        log.info("run %s %s", self.run_id, status)
+        if live and self.info.status is RunStatus.RUNNING:
+            log.info(
+                "run %s: participant %s %s; %d other%s still loading (%s)",
+                self.run_id,
+                self.participant.name,
+                "done" if status is RunStatus.COMPLETED else status,
+                len(live),
+                "" if len(live) == 1 else "s",
+                ", ".join(live[:5]) + (", ..." if len(live) > 5 else ""),
+            )
+        else:
+            log.info("run %s %s", self.run_id, self.info.status)
         return self.info
 
+    def _track(self, result: LoadResult, running: bool) -> None:
+        """Follow a load of this run while it runs, then keep only its counts."""
+        with self._count_lock:
+            if running:
+                self._results.append(result)
+                return
+            # Identity, not equality: two loads with the same figures are two loads.
+            self._results = [r for r in self._results if r is not result]
+            self._marked[0] += result.processed
+            self._marked[1] += result.failed
+
+    def _mark(self, processed: int = 0, failed: int = 0) -> None:
+        """Count items loaded (or recorded through the manual API) and failed."""
+        with self._count_lock:
+            self._marked[0] += processed
+            self._marked[1] += failed
+
+    def _counts(self) -> tuple[int, int]:
+        with self._count_lock:
+            running = list(self._results)
+            return (
+                self._marked[0] + sum(r.processed for r in running),
+                self._marked[1] + sum(r.failed for r in running),
+            )
+
     def _beat(self) -> None:
-        self._executor.run(_ops.heartbeat(self.run_id))
+        op = _ops.heartbeat(self.run_id, self.participant.name, self._counts())
+        self._executor.run(op)
 
     def __enter__(self) -> Run:
         return self

@@ -400,6 +400,7 @@ def details_view(console: Console, details: RunDetails) -> RenderableType:
         Text(""),
         _loaders(console, details),
         Text(""),
+        *_participants(console, details),
         _failures(console, details),
         Text(""),
         _next_step(details),
@@ -458,6 +459,37 @@ def _loaders(console: Console, details: RunDetails) -> RenderableType:
             progress_cell(progress.percent),
         )
     return table
+
+
+def _participants(console: Console, details: RunDetails) -> list[RenderableType]:
+    """The processes that joined the run, when more than one did (or one is a coordinator)."""
+    parts = details.participants
+    if len(parts) < 2 and all(p.role == "participant" for p in parts):
+        return []
+    table = make_table(
+        console, "PARTICIPANT", "ROLE", "STATE", "HOST", "PID", "ITEMS", "FAILED", "HEARTBEAT"
+    )
+    for column in table.columns[4:7]:
+        column.justify = "right"
+    for part in parts:
+        table.add_row(
+            Text(part.name),
+            part.role,
+            _styled_state(part.state),
+            Text(part.host or "?"),
+            str(part.pid or "?"),
+            format_count(part.items),
+            Text(format_count(part.failed), style="red" if part.failed else ""),
+            f"{format_time(part.updated_at, seconds=True)} UTC",
+        )
+    return [table, Text("")]
+
+
+def _styled_state(state: str) -> Text:
+    try:
+        return _styled(RunStatus(state))
+    except ValueError:  # "done" is a participant's own word for completed
+        return Text(state, style="green" if state == "done" else "")
 
 
 def _failures(console: Console, details: RunDetails) -> RenderableType:

@@ -24,7 +24,7 @@ from ..admin import (
     RunDetails,
     RunSummary,
 )
-from ..model import LoaderProgress, RunInfo, RunStatus
+from ..model import LoaderProgress, ParticipantInfo, RunInfo, RunStatus
 
 __all__ = [
     "CleanupCandidateJSON",
@@ -128,10 +128,29 @@ class ListJSON(TypedDict):
     runs: list[RunJSON]
 
 
+class ParticipantJSON(TypedDict):
+    """One process that joined a run, in ``show --json``."""
+
+    name: str
+    role: str
+    state: str
+    host: str | None
+    pid: int | None
+    items: int
+    failed: int
+    joins: int
+    joined_at: str | None
+    heartbeat_at: str | None
+    finished_at: str | None
+    error: str | None
+
+
 class ShowJSON(TypedDict):
-    """``show --json``: the run, its most recent failures and the Python that resumes it."""
+    """``show --json``: the run, its participants, its most recent failures and the Python
+    that resumes it."""
 
     run: RunJSON
+    participants: list[ParticipantJSON]
     recent_failures: list[FailureJSON]
     resume: str | None
 
@@ -247,6 +266,24 @@ def run_json(summary: RunSummary) -> RunJSON:
     }
 
 
+def participant_json(part: ParticipantInfo) -> ParticipantJSON:
+    """One participant as JSON."""
+    return {
+        "name": part.name,
+        "role": part.role,
+        "state": part.state,
+        "host": part.host,
+        "pid": part.pid,
+        "items": part.items,
+        "failed": part.failed,
+        "joins": part.joins,
+        "joined_at": iso(part.joined_at),
+        "heartbeat_at": iso(part.updated_at),
+        "finished_at": iso(part.finished_at),
+        "error": part.error,
+    }
+
+
 def failure_json(item: FailedItemInfo) -> FailureJSON:
     """The JSON object of one failed item."""
     return {
@@ -292,6 +329,7 @@ def show_json(details: RunDetails) -> ShowJSON:
     """The ``show --json`` document."""
     return {
         "run": run_json(details),
+        "participants": [participant_json(part) for part in details.participants],
         "recent_failures": [failure_json(item) for item in details.failures],
         "resume": resume_hint(details.run),
     }

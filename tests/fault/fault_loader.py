@@ -79,9 +79,13 @@ def load_sync(args: argparse.Namespace, items: list[int], create: str) -> LoadRe
     with neo4j.GraphDatabase.driver(os.environ["NEO4J_URI"], auth=auth()) as driver:
         manager = CheckpointManager(driver, database())
         if args.run_id:
-            run = manager.run(run_id=args.run_id)
+            run = manager.run(run_id=args.run_id, participant=args.participant)
         else:
-            run = manager.run(description="fault test", config={"tag": args.config_tag})
+            run = manager.run(
+                description="fault test",
+                config={"tag": args.config_tag},
+                participant=args.participant,
+            )
         print(f"run {run.run_id}", flush=True)
         with run:
             result = load(run, items)
@@ -120,9 +124,13 @@ async def load_async(args: argparse.Namespace, items: list[int], create: str) ->
     async with neo4j.AsyncGraphDatabase.driver(os.environ["NEO4J_URI"], auth=auth()) as driver:
         manager = AsyncCheckpointManager(driver, database())
         if args.run_id:
-            run = await manager.run(run_id=args.run_id)
+            run = await manager.run(run_id=args.run_id, participant=args.participant)
         else:
-            run = await manager.run(description="fault test", config={"tag": args.config_tag})
+            run = await manager.run(
+                description="fault test",
+                config={"tag": args.config_tag},
+                participant=args.participant,
+            )
         print(f"run {run.run_id}", flush=True)
         async with run:
             result = await load(run, source())
@@ -141,6 +149,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--run-id", help="join this run (manager.run(run_id=...))")
     parser.add_argument("--config-tag", default="fault", help="resume by config instead")
+    parser.add_argument("--participant", help="this process's participant name in the run")
     parser.add_argument("--shuffle", type=int, help="shuffle the items with this seed")
     parser.add_argument("--hold", help="keep the run open until this file exists")
     parser.add_argument("--sleep", type=float, default=0.0, help="seconds per batch, in the tx")
