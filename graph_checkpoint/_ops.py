@@ -353,17 +353,6 @@ def _report_other_configs(config: Mapping[str, Any] | None, others: list[dict[st
         return
 
 
-def finish_run(run_id: str, status: RunStatus, error: BaseException | str | None) -> Op[RunInfo]:
-    """End a run with ``status`` whatever its participants do: completed, failed or interrupted."""
-    message = None if error is None else ": ".join(error_text(error))
-    records = yield Write(
-        "finish_run", {"run_id": run_id, "status": status.value, "error": message}
-    )
-    if not records:
-        raise RunNotFoundError(f"run {run_id!r} was deleted while it ran")
-    return RunInfo.from_record(records[0]["run"])
-
-
 COORDINATOR = "coordinator"
 PARTICIPANT = "participant"
 

@@ -460,7 +460,17 @@ class FakeGraph:
         )
         return [self._run_row(node)]
 
-    def _q_finish_run(self, run_id: str, status: str, error: str | None) -> list[dict[str, Any]]:
+    def _q_participants(self, run_id: str) -> list[dict[str, Any]]:
+        return []  # the fake's runs have one process: the one ending them
+
+    def _q_end_participant(
+        self, run_id: str, status: str, error: str | None, **_: Any
+    ) -> list[dict[str, Any]]:
+        # The one participant ends: the run ends with it (end_participant.cypher's last case).
+        rows = self._end_run(run_id, status, error)
+        return [{**row, "live": []} for row in rows]
+
+    def _end_run(self, run_id: str, status: str, error: str | None) -> list[dict[str, Any]]:
         node = self.runs.get(run_id)
         if node is None:
             return []

@@ -18,9 +18,9 @@ from graph_checkpoint._ops import (
     check_text,
     config_json,
     create_run,
+    end_participation,
     error_text,
     finish_loader,
-    finish_run,
     get_run,
     item_status,
     loader_progress,
@@ -292,7 +292,7 @@ def test_a_delete_starting_between_read_and_write_wins(graph):  # type: ignore[n
     assert graph.runs[RUN]["status"] == "deleting"
 
 
-# --- get_run and finish_run -------------------------------------------------------------
+# --- get_run and end_participation -------------------------------------------------------------
 
 
 def test_get_run_reads_the_run(graph):  # type: ignore[no-untyped-def]
@@ -327,18 +327,18 @@ def test_get_run_refuses_a_non_string_or_empty_id_without_a_query(graph, run_id)
         ("stopped by hand", "Error: stopped by hand"),
     ],
 )
-def test_finish_run_stores_the_status_and_error(graph, error, stored):  # type: ignore[no-untyped-def]
+def test_the_last_participant_ends_the_run_with_its_status_and_error(graph, error, stored):  # type: ignore[no-untyped-def]
     graph.add_run(RUN)
     run(graph, start_loader(RUN, LOADER, None))
-    info = run(graph, finish_run(RUN, RunStatus.FAILED, error))
-    assert (info.status, info.error) == (RunStatus.FAILED, stored)
+    info, live = run(graph, end_participation(RUN, "me", RunStatus.FAILED, error, (0, 0), False))
+    assert (info.status, info.error, live) == (RunStatus.FAILED, stored, [])
     assert info.finished_at is not None
     assert graph.loaders[(RUN, LOADER)]["status"] == "failed"
 
 
-def test_finish_run_of_a_deleted_run_says_so(graph):  # type: ignore[no-untyped-def]
+def test_ending_a_deleted_run_says_so(graph):  # type: ignore[no-untyped-def]
     with pytest.raises(RunNotFoundError, match="deleted"):
-        run(graph, finish_run(RUN, RunStatus.COMPLETED, None))
+        run(graph, end_participation(RUN, "me", RunStatus.COMPLETED, None, (0, 0), False))
 
 
 # --- loaders and items ------------------------------------------------------------------
