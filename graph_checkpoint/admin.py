@@ -58,6 +58,7 @@ __all__ = [
     "compact_run",
     "delete_run",
     "display_status",
+    "failures_page",
     "is_live",
     "iter_failures",
     "latest_run_id",
@@ -302,13 +303,14 @@ def display_status(run: RunInfo) -> RunStatus:
 
 
 def _list_runs_op(
-    status: RunStatus | None, loader: str | None, limit: int | None
+    status: RunStatus | None, loader: str | None, limit: int | None, offset: int = 0
 ) -> Op[list[RunSummary]]:
     records = yield Read(
         "list_runs",
         {
             "status": None if status is None else status.value,
             "loader": loader,
+            "skip": offset,
             "limit": _NO_LIMIT if limit is None else limit,
             "stale_seconds": int(STALE_AFTER.total_seconds()),
         },
@@ -443,6 +445,7 @@ def list_runs(
     status: RunStatus | str | None = None,
     loader: str | None = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> list[RunSummary]:
     """Runs newest first, each with its per-loader progress.
 
@@ -450,19 +453,50 @@ def list_runs(
     completed_with_failures, failed, interrupted, deleting) or, for ``"stale"``, running runs
     whose heartbeat stopped or whose process is gone (:func:`display_status`); ``"running"``
     includes the stale ones. ``loader`` keeps runs that have a loader of that name;
-    ``limit`` caps the number of runs.
+    ``offset`` passes over that many runs first and ``limit`` caps the number of runs.
     """
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be 0 or more, got {limit}")
+    if offset < 0:
+        raise ValueError(f"offset must be 0 or more, got {offset}")
     wanted = None if status is None else RunStatus(status)
     executor = executor_of(manager)
     if wanted is not RunStatus.STALE:
-        return executor.run(_list_runs_op(wanted, loader, limit))
+        return executor.run(_list_runs_op(wanted, loader, limit, offset))
     # The query knows stale heartbeats only; dead processes are found here, among the
     # running runs (few, whatever the size of the database).
     running = executor.run(_list_runs_op(RunStatus.RUNNING, loader, None))
-    stale = [s for s in running if display_status(s.run) is RunStatus.STALE]
+    stale = [s for s in running if display_status(s.run) is RunStatus.STALE][offset:]
     return stale if limit is None else stale[:limit]
+
+
+def failures_page(
+    manager: CheckpointManager,
+    run_id: str,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    search: str | None = None,
+) -> tuple[list[FailedItemInfo], int]:
+    """One page of ``run_id``'s failed items, newest first, and how many match in all.
+
+    ``search`` keeps the items whose id, loader, error type or message contains it (case
+    insensitive). Reads the run's failed records only, never its processed ones.
+    """
+    if offset < 0 or limit < 0:
+        raise ValueError(f"offset and limit must be 0 or more, got {offset} and {limit}")
+    return executor_of(manager).run(_failures_page_op(run_id, offset, limit, search or None))
+
+
+def _failures_page_op(
+    run_id: str, offset: int, limit: int, search: str | None
+) -> Op[tuple[list[FailedItemInfo], int]]:
+    yield from get_run(run_id)  # RunNotFoundError for an unknown id
+    records = yield Read(
+        "failures_page", {"run_id": run_id, "search": search, "skip": offset, "limit": limit}
+    )
+    row = records[0]
+    return [FailedItemInfo.from_record(run_id, item) for item in row["items"]], int(row["total"])
 
 
 def latest_run_id(manager: CheckpointManager) -> str:

@@ -127,6 +127,12 @@ def test_wheel_holds_the_cypher_files_and_the_typing_marker(wheel: Path) -> None
     }
     assert queries and queries <= names, sorted(queries - names)
     assert "graph_checkpoint/pytest_plugin.py" in names
+    # The dashboard's pages, script and style are package data.
+    static = {
+        f"graph_checkpoint/dashboard/static/{path.name}"
+        for path in (ROOT / "graph_checkpoint" / "dashboard" / "static").iterdir()
+    }
+    assert {"graph_checkpoint/dashboard/static/runs.html"} <= static <= names
     # Tests, docs and scripts stay out of the installed package.
     assert not [n for n in names if n.startswith(("tests/", "docs/", "scripts/", "cypher/"))]
 
@@ -188,3 +194,21 @@ def test_installed_command_line_runs(installed: Installed) -> None:
     assert "Usage" in help_text
     # python -m graph_checkpoint is the same command.
     assert installed.run(installed.python, "-m", "graph_checkpoint", "--help").stdout == help_text
+
+
+def test_serve_without_the_dashboard_extra_says_how_to_get_it(installed: Installed) -> None:
+    # The wheel is installed without extras; the command must not get as far as connecting.
+    proc = subprocess.run(
+        [str(installed.python), "-m", "graph_checkpoint", "serve", "--uri", "bolt://127.0.0.1:1"],
+        cwd=installed.workdir,
+        env=_clean_env(installed.bin),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode != 0
+    assert proc.stderr.strip() == (
+        "Error: graph-ckpt serve needs the dashboard extra:"
+        ' pip install "graph-checkpoint[dashboard]"'
+    ), proc.stderr

@@ -5,7 +5,8 @@
 // than $stale_seconds; $loader keeps runs that have a loader of that name.
 // running_participants: how many participants say they are running; with more than one,
 // the run's own pid (the last to join) does not tell whether the run is still loading.
-// Parameters: $status (str or null), $loader (str or null), $limit (int), $stale_seconds (int)
+// $skip runs are passed over first (paging).
+// Parameters: $status (str or null), $loader (str or null), $skip (int), $limit (int), $stale_seconds (int)
 WITH datetime() AS now
 MATCH (r:CheckpointRun)
 WHERE $status IS NULL
@@ -17,6 +18,7 @@ WHERE $loader IS NULL
    OR EXISTS { MATCH (l:CheckpointLoader) WHERE l.run_id = r.run_id AND l.loader = $loader }
 WITH r, now
 ORDER BY r.started_at DESC, r.run_id DESC
+SKIP $skip
 LIMIT $limit
 CALL (r) {
   MATCH (l:CheckpointLoader)

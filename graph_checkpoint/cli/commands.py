@@ -34,6 +34,7 @@ __all__ = [
     "init_command",
     "list_command",
     "main",
+    "serve_command",
     "show_command",
 ]
 
@@ -367,3 +368,56 @@ def init_command(conn: Connection) -> None:
         f"Schema in place on {conn.where}: {constraints} constraints and"
         f" {len(statements) - constraints} indexes."
     )
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port."
+)
+@click.option(
+    "--token",
+    envvar="GRAPH_CKPT_TOKEN",
+    metavar="TOKEN",
+    help="Every request must carry it (default: GRAPH_CKPT_TOKEN; none: no check).",
+)
+@click.option(
+    "--finished-runs",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Finished runs /metrics exports besides the running ones.",
+)
+@connection_options
+def serve_command(
+    conn: Connection, host: str, port: int, token: str | None, finished_runs: int
+) -> None:
+    """Serve the web dashboard and /metrics (Prometheus) until Ctrl-C. Read-only.
+
+    Needs the dashboard extra: pip install "graph-checkpoint[dashboard]". Listens on
+    127.0.0.1 unless --host says otherwise; with --token (or GRAPH_CKPT_TOKEN) every request
+    must carry it, as 'Authorization: Bearer TOKEN' or, in a browser, ?token=TOKEN once.
+    """
+    try:
+        import uvicorn
+
+        from ..dashboard import create_app
+    except ImportError:
+        raise click.ClickException(
+            'graph-ckpt serve needs the dashboard extra: pip install "graph-checkpoint[dashboard]"'
+        ) from None
+    manager = conn.manager  # connects now: a wrong password stops here, in one line
+    if host not in _LOOPBACK and not token:
+        click.echo(
+            f"warning: listening on {host} without --token: anyone who reaches this port"
+            " sees your runs",
+            err=True,
+        )
+    app = create_app(manager, token=token or None, finished_runs=finished_runs)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Dashboard of {conn.where}: http://{shown}:{port}/ (metrics at /metrics)")
+    click.echo("Ctrl-C stops it.")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
