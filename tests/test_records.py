@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+import traceback
 from typing import Any
 
 import neo4j
@@ -183,7 +184,7 @@ def test_threads_with_shuffled_overlapping_inputs_load_each_id_once(manager, dri
         thread.start()
     for thread in threads:
         thread.join()
-    assert not errors
+    assert not errors, ["".join(traceback.format_exception(e)) for e in errors]
     assert sum(totals) == 2_000
     assert sorted(data_ids(driver)) == list(range(2_000))
     assert sorted(covered(driver, "shared", "things")) == list(range(2_000))

@@ -12,6 +12,7 @@ from .._compat import AsyncLock, AsyncUtil
 from .._items import ItemId, check_item_id, validate_loader_name
 from ..errors import ItemAlreadyProcessedError, RunStateError
 from ..model import LoaderProgress, RunStatus
+from .io import execute
 from .manager import AsyncCheckpointManager, executor_of
 from .run import AsyncRun
 
@@ -145,7 +146,7 @@ class AsyncLoaderCheckpoint:
         if tx is None:
             try:
                 async with self._executor.session() as session:
-                    await session.execute_write(work)
+                    await execute(session, True, work)
             except _engine.RecordConflict:
                 return False
             run._mark(processed=1)  # noqa: SLF001

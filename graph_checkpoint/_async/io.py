@@ -56,6 +56,33 @@ async def drive(gen: Generator[Any, Any, T], perform: Callable[[Any], Any]) -> T
             value, error = None, exc
 
 
+# The driver (6.x) may fail a transaction's clean-up after the work function raised: when it
+# rolls back before the server's reset came through, it reads the failed result again and
+# raises ResultFailedError from the original error, which its own retry loop then gives up on.
+_CLEANUP_TRIES = 5
+
+
+async def execute(
+    session: neo4j.AsyncSession, write: bool, work: Callable[..., Any], *args: Any
+) -> Any:
+    """``session.execute_write(work, *args)`` (or ``execute_read``), with the driver's
+    clean-up failure undone: the original error is raised instead, and a transient one is
+    tried again, as the driver would have."""
+    for attempt in range(1, _CLEANUP_TRIES + 1):
+        try:
+            if write:
+                return await session.execute_write(work, *args)
+            return await session.execute_read(work, *args)
+        except neo4j_errors.ResultFailedError as exc:
+            original = exc.__cause__
+            if not isinstance(original, (neo4j_errors.Neo4jError, neo4j_errors.DriverError)):
+                raise
+            if not original.is_retryable() or attempt == _CLEANUP_TRIES:
+                raise original from None
+            log.debug("transaction failed (%s); trying it again", original)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 class AsyncExecutor:
     """Runs checkpoint operations on one driver and database, with causal chaining."""
 
@@ -128,10 +155,10 @@ class AsyncExecutor:
 
         if isinstance(step, _ops.Read):
             async with self.session(write=False) as session:
-                return await session.execute_read(work)
+                return await execute(session, False, work)
         try:
             async with self.session() as session:
-                return await session.execute_write(work)
+                return await execute(session, True, work)
         except neo4j_errors.ConstraintError:
             if step.conflict_ok:
                 return None
@@ -183,7 +210,9 @@ async def run_loader(
                 return await executor.run(
                     _ops.record_failure(run_id, name, worker.shard, step.entry[0], step.error)
                 )
-            outcome: TxOutcome = await sessions[id(worker)].execute_write(
+            outcome: TxOutcome = await execute(
+                sessions[id(worker)],
+                True,
                 work,
                 load.scope(worker),
                 step.entries,

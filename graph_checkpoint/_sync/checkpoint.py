@@ -14,6 +14,7 @@ from .._compat import Lock, Util
 from .._items import ItemId, check_item_id, validate_loader_name
 from ..errors import ItemAlreadyProcessedError, RunStateError
 from ..model import LoaderProgress, RunStatus
+from .io import execute
 from .manager import CheckpointManager, executor_of
 from .run import Run
 
@@ -143,7 +144,7 @@ class LoaderCheckpoint:
         if tx is None:
             try:
                 with self._executor.session() as session:
-                    session.execute_write(work)
+                    execute(session, True, work)
             except _engine.RecordConflict:
                 return False
             run._mark(processed=1)  # noqa: SLF001
