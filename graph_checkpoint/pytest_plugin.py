@@ -6,8 +6,9 @@ Installed with graph-checkpoint and registered through the ``pytest11`` entry po
 ``neo4j_server``
     Connection settings of a Neo4j server for the test session: ``NEO4J_URI`` (with
     ``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``) when set, else a
-    testcontainers Neo4j container when Docker answers, else the test is skipped with a
-    reason that says how to provide one.
+    testcontainers Neo4j container when Docker answers (its image: ``GRAPH_CKPT_NEO4J_IMAGE``,
+    else the ``graph_checkpoint_neo4j_image`` ini option, else :data:`CONTAINER_IMAGE`),
+    else the test is skipped with a reason that says how to provide one.
 ``neo4j_driver``
     A ``neo4j.Driver`` for that server, one per test session.
 ``clean_neo4j``
@@ -28,9 +29,7 @@ Installed with graph-checkpoint and registered through the ``pytest11`` entry po
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ import pytest
 
 from . import _reporter
 from ._connection import ConnectionSettings, translate_error
+from ._docker import ContainerUnavailableError, docker_available, neo4j_container
 from ._sync.manager import CheckpointManager
 from .errors import LoadInterruptedError
 
@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 CONTAINER_IMAGE = "neo4j:5.26-community"
+IMAGE_INI_OPTION = "graph_checkpoint_neo4j_image"
 _CONTAINER_PASSWORD = "graph-checkpoint-test"
 
 
@@ -89,62 +90,20 @@ class Neo4jServer:
         return neo4j.GraphDatabase.driver(self.uri, auth=(self.username, self.password))
 
 
-def container_image(env: Mapping[str, str]) -> str:
-    """The image of the Neo4j container: ``GRAPH_CKPT_NEO4J_IMAGE`` if set, else the Community
-    image of ``GRAPH_CKPT_NEO4J_VERSION`` (the version ``scripts/neo4j`` runs, such as
+def container_image(env: Mapping[str, str], configured: str | None = None) -> str:
+    """The image of the Neo4j container: ``GRAPH_CKPT_NEO4J_IMAGE`` if set, else
+    ``configured`` (the ``graph_checkpoint_neo4j_image`` ini option), else the Community image
+    of ``GRAPH_CKPT_NEO4J_VERSION`` (the version ``scripts/neo4j`` runs, such as
     ``neo4j:2025.12.1-community``), else :data:`CONTAINER_IMAGE`."""
-    image = env.get("GRAPH_CKPT_NEO4J_IMAGE", "").strip()
-    if image:
-        return image
+    for image in (env.get("GRAPH_CKPT_NEO4J_IMAGE", ""), configured or ""):
+        if image.strip():
+            return image.strip()
     version = env.get("GRAPH_CKPT_NEO4J_VERSION", "").strip()
     return f"neo4j:{version}-community" if version else CONTAINER_IMAGE
 
 
-def _neo4j_container_class() -> Any:
-    """testcontainers' Neo4jContainer: in ``community`` since 4.14, at the top level before."""
-    try:
-        from testcontainers.community.neo4j import Neo4jContainer
-    except ImportError:
-        from testcontainers.neo4j import Neo4jContainer  # type: ignore[no-redef,unused-ignore]
-    return Neo4jContainer
-
-
-def _docker_available() -> bool:
-    """True when a Docker daemon answers and testcontainers is installed to drive it."""
-    try:
-        import docker  # type: ignore[import-untyped,unused-ignore]
-
-        _neo4j_container_class()  # without testcontainers, Docker is of no use here
-
-        try:
-            client = docker.from_env(timeout=3)
-        except Exception:
-            client = None
-        if client is None:  # outside the except block: its traceback holds the socket
-            _collect_quietly()
-            return False
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except Exception:  # no SDK, no socket, no daemon: all mean "no Docker here"
-        return False
-
-
-def _collect_quietly() -> None:
-    """Finalize what a failed Docker probe left behind without a ResourceWarning.
-
-    The Docker SDK's client opens its socket in its constructor and, when the daemon is not
-    there, raises without closing it; under ``-W error`` the warning would fail whichever
-    test the garbage collector happens to run in.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
-
-
 def select_source(
-    env: Mapping[str, str], docker_available: Callable[[], bool] = _docker_available
+    env: Mapping[str, str], docker_available: Callable[[], bool] = docker_available
 ) -> str | None:
     """Which server the fixtures use: ``"env"`` (NEO4J_URI always wins), ``"docker"``, or None."""
     if ConnectionSettings.from_env(env) is not None:
@@ -175,54 +134,48 @@ NO_SERVER_REASON = (
 )
 
 
-class ContainerUnavailableError(Exception):
-    """Docker answered, but the Neo4j container could not be started (e.g. no image)."""
-
-
-def _first_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return (text[:200] + "...") if len(text) > 200 else text or type(exc).__name__
-
-
 @contextmanager
 def open_server(
-    env: Mapping[str, str], docker_available: Callable[[], bool] = _docker_available
+    env: Mapping[str, str],
+    docker_available: Callable[[], bool] = docker_available,
+    *,
+    image: str | None = None,
 ) -> Iterator[Neo4jServer | None]:
-    """The server :func:`select_source` picks, started if it is a container; None if none."""
+    """The server :func:`select_source` picks, started if it is a container; None if none.
+
+    A container is of ``image`` if given, else of :func:`container_image`'s, and is removed
+    when the block ends; :class:`ContainerUnavailableError` says, in one line, why one could
+    not be started.
+    """
     source = select_source(env, docker_available)
     if source == "env":
         yield server_from_env(env)
     elif source == "docker":
-        image = container_image(env)
-        try:
-            container = _neo4j_container_class()(image, password=_CONTAINER_PASSWORD)
-            container.start()
-        except Exception as exc:
-            raise ContainerUnavailableError(
-                f"Docker answers but the Neo4j container ({image}) did not start"
-                f" ({_first_line(exc)}): set NEO4J_URI (with NEO4J_USERNAME, NEO4J_PASSWORD)"
-                " to a Neo4j 5.26 or 2025.x server, or make the image available to Docker"
-                " (GRAPH_CKPT_NEO4J_IMAGE names another one)"
-            ) from exc
-        try:
+        with neo4j_container(image or container_image(env), _CONTAINER_PASSWORD) as uri:
             yield Neo4jServer(
-                uri=container.get_connection_url(),
-                username="neo4j",
-                password=_CONTAINER_PASSWORD,
-                source="docker",
+                uri=uri, username="neo4j", password=_CONTAINER_PASSWORD, source="docker"
             )
-        finally:
-            container.stop()
     else:
         yield None
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The ``graph_checkpoint_neo4j_image`` ini option."""
+    parser.addini(
+        IMAGE_INI_OPTION,
+        "Docker image of the Neo4j container graph-checkpoint's fixtures start when NEO4J_URI"
+        " is unset (GRAPH_CKPT_NEO4J_IMAGE overrides it)",
+        default="",
+    )
+
+
 @pytest.fixture(scope="session")
-def neo4j_server() -> Iterator[Neo4jServer]:
+def neo4j_server(pytestconfig: pytest.Config) -> Iterator[Neo4jServer]:
     """A Neo4j server for the whole test session (see the module docstring)."""
+    image = container_image(os.environ, str(pytestconfig.getini(IMAGE_INI_OPTION) or ""))
     with contextlib.ExitStack() as stack:
         try:
-            server = stack.enter_context(open_server(os.environ))
+            server = stack.enter_context(open_server(os.environ, image=image))
         except ContainerUnavailableError as exc:
             pytest.skip(str(exc))
         if server is None:

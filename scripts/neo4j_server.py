@@ -10,7 +10,8 @@ supported and tested:
 
 Later calendar releases (2026.x...) are accepted with the 2025.x settings but untested.
 
-Commands: start, stop, restart, status, env, reset, versions. Settings come from the
+Commands: start, stop, restart, status, env, reset, versions, and image (a Docker image of
+the same server, built without a registry: scripts/neo4j_image.py). Settings come from the
 environment:
 
     GRAPH_CKPT_NEO4J_VERSION   Neo4j version, e.g. 5.26.30 or 2025.12.1 (default 5.26.30)
@@ -434,16 +435,7 @@ def start() -> int:
         java,
         f"-Xms{heap}",
         f"-Xmx{heap}",
-        "-XX:+UseG1GC",
-        "-XX:-OmitStackTraceInFastThrow",
-        "-XX:+DisableExplicitGC",
-        "-Djdk.nio.maxCachedBufferSize=1024",
-        "-Dio.netty.tryReflectionSetAccessible=true",
-        "--add-opens=java.base/java.nio=ALL-UNNAMED",
-        "--add-opens=java.base/java.io=ALL-UNNAMED",
-        "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-        "--add-opens=java.base/java.lang=ALL-UNNAMED",
-        *_quiet_java_flags(java_major(java) or 0),
+        *jvm_flags(java_major(java) or 0),
         "-cp",
         f"{lib}/*",
         line_for(s["version"]).entry_class,
@@ -484,6 +476,23 @@ def start() -> int:
     raise StartError(
         f"neo4j did not answer on {_uri(s)} within {s['timeout']}s ({reason}); see {log}"
     )
+
+
+def jvm_flags(major: int) -> list[str]:
+    """The JVM flags of a Neo4j server on Java ``major``, heap aside: Neo4j's own launcher
+    sets these, and both this script and the image ``scripts/neo4j image`` builds use them."""
+    return [
+        "-XX:+UseG1GC",
+        "-XX:-OmitStackTraceInFastThrow",
+        "-XX:+DisableExplicitGC",
+        "-Djdk.nio.maxCachedBufferSize=1024",
+        "-Dio.netty.tryReflectionSetAccessible=true",
+        "--add-opens=java.base/java.nio=ALL-UNNAMED",
+        "--add-opens=java.base/java.io=ALL-UNNAMED",
+        "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+        "--add-opens=java.base/java.lang=ALL-UNNAMED",
+        *_quiet_java_flags(major),
+    ]
 
 
 def _quiet_java_flags(major: int) -> list[str]:
@@ -571,6 +580,29 @@ def reset() -> int:
     return 0
 
 
+def image() -> int:
+    """Build the local Docker image of the selected version (see scripts/neo4j_image.py)."""
+    import neo4j_image  # beside this file; only this command needs it
+
+    s = _settings()
+    line = line_for(s["version"])
+    java = line.java[0]  # the release the line prefers: 17 for 5.26, 21 for 2025.x
+    try:
+        neo4j_image.check_docker()  # before Maven fetches jars for an image that cannot be
+        name = neo4j_image.build(
+            version=s["version"],
+            lib=_resolve_jars(s),
+            entry_class=line.entry_class,
+            java=java,
+            jvm_flags=jvm_flags(java),
+            work_dir=Path(s["home"]),
+        )
+    except neo4j_image.ImageError as exc:
+        raise StartError(str(exc)) from exc
+    print(name)
+    return 0
+
+
 def versions() -> int:
     """Print the versions CI tests, the default first."""
     print("\n".join(TESTED_VERSIONS))
@@ -585,6 +617,7 @@ COMMANDS = {
     "env": env,
     "reset": reset,
     "versions": versions,
+    "image": image,
 }
 
 

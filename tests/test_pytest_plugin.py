@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from types import SimpleNamespace
 from typing import Any
 
 import neo4j
@@ -80,32 +81,53 @@ def test_no_uri_and_no_docker_selects_nothing() -> None:
         assert server is None
 
 
-def test_a_docker_that_cannot_start_the_container_gives_a_one_line_reason(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from graph_checkpoint import pytest_plugin
+def test_a_container_that_does_not_start_gives_a_one_line_reason(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Without a Docker daemon: the daemon's side is stood in for, the plugin's is real.
+    # tests/test_container.py runs the same path against a real daemon.
+    from graph_checkpoint import _docker
 
-    class Unpullable:  # what testcontainers does when the registry cannot be reached
+    class Daemon:  # has the image, no containers of earlier sessions
+        images = SimpleNamespace(get=lambda image: object())
+        containers = SimpleNamespace(list=lambda **_: [])
+
+        def close(self) -> None:
+            pass
+
+    class NoStart:  # what testcontainers raises when the container exits while starting
         def __init__(self, image: str, password: str) -> None:
-            self.image = image
+            pass
+
+        def with_kwargs(self, **_: Any) -> NoStart:
+            return self
 
         def start(self) -> None:
-            raise RuntimeError(
-                "404 Client Error for http+docker://localhost/v1.47/images/create:\n"
-                ' Not Found ("pull access denied for neo4j")'
-            )
+            raise RuntimeError("Container exited\nwith code 1:\n  see its log")
 
-    monkeypatch.setattr(pytest_plugin, "_neo4j_container_class", lambda: Unpullable)
+        def get_wrapped_container(self) -> None:
+            raise RuntimeError("Container is not started")
+
+    monkeypatch.setattr(_docker, "_client", lambda timeout=60: Daemon())
+    monkeypatch.setattr(_docker, "neo4j_container_class", lambda: NoStart)
     with pytest.raises(ContainerUnavailableError) as info, open_server({}, lambda: True):
         pass
     reason = str(info.value)
     assert "\n" not in reason
-    assert "pull access denied" in reason
-    assert "NEO4J_URI" in reason
+    assert "the Neo4j container (neo4j:5.26-community) did not start" in reason
+    assert "Container exited with code 1: see its log" in reason
+    assert "NEO4J_URI" in reason and "GRAPH_CKPT_NEO4J_IMAGE" in reason
 
 
 def test_the_container_image_follows_the_server_version_setting() -> None:
     assert container_image({}) == "neo4j:5.26-community"
     assert container_image({"GRAPH_CKPT_NEO4J_VERSION": "2025.12.1"}) == "neo4j:2025.12.1-community"
     assert container_image({"GRAPH_CKPT_NEO4J_IMAGE": "local/neo4j:dev"}) == "local/neo4j:dev"
+    # The ini option names an image too; the environment variable still wins over it.
+    assert (
+        container_image({"GRAPH_CKPT_NEO4J_VERSION": "2025.12.1"}, "ini/neo4j:1") == "ini/neo4j:1"
+    )
+    assert (
+        container_image({"GRAPH_CKPT_NEO4J_IMAGE": "env/neo4j:2"}, "ini/neo4j:1") == "env/neo4j:2"
+    )
 
 
 def test_skip_reason_says_how_to_provide_a_server() -> None:
