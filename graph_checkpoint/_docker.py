@@ -82,7 +82,7 @@ def _collect_quietly() -> None:
         gc.collect()
 
 
-def one_line(text: str, limit: int = 400) -> str:
+def _one_line(text: str, limit: int = 400) -> str:
     """``text`` on one line, cut to ``limit`` characters."""
     text = " ".join(text.split())
     return (text[:limit] + "...") if len(text) > limit else text
@@ -91,7 +91,7 @@ def one_line(text: str, limit: int = 400) -> str:
 def _reason(exc: BaseException) -> str:
     """What Docker said, without the HTTP request around it when there is an explanation."""
     explanation = getattr(exc, "explanation", None)
-    return one_line(str(explanation or exc) or type(exc).__name__)
+    return _one_line(str(explanation or exc) or type(exc).__name__)
 
 
 def _advice(image: str) -> str:
